@@ -1,0 +1,44 @@
+# edge — make targets. `make demo` and `make test` are the two a newcomer needs.
+GO       ?= go
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS  := -s -w -X main.version=$(VERSION)
+GOFLAGS_TEST ?= -race -count=1 -timeout 15m
+FUZZTIME ?= 5s
+
+.PHONY: all build test prereqs fmt-check vet fuzz-short demo bench clean docker
+
+all: build
+
+build: ## build bin/edge and bin/shop
+	@mkdir -p bin
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/edge ./cmd/edge
+	CGO_ENABLED=0 $(GO) build -trimpath -o bin/shop ./examples/shop
+
+prereqs: ## check Go, redis-server and PostgreSQL; installs nothing
+	@bash scripts/prereqs.sh
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet ./...
+
+test: prereqs fmt-check vet ## vet + race tests (integration included) + short fuzzing
+	$(GO) test $(GOFLAGS_TEST) ./...
+	@$(MAKE) --no-print-directory fuzz-short
+
+fuzz-short: ## run every fuzz target briefly (FUZZTIME=5s)
+	@bash scripts/fuzz.sh $(FUZZTIME)
+
+demo: build ## edge in front of the example shop, in-memory mode
+	@bash scripts/demo.sh
+
+bench: build ## Go benchmarks and a load run (wrk) with ratios
+	@bash scripts/bench.sh
+
+docker:
+	docker build -t edge:$(VERSION) .
+
+clean:
+	rm -rf bin

@@ -1,0 +1,216 @@
+// Package app assembles one edge node from its config: metrics, the cache
+// store, shared-state clients, the gateway and the two listeners (public and
+// admin). cmd/edge is a thin shell around it; end-to-end tests run it
+// in-process.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/valyala/fasthttp"
+
+	"edge/cachehttp"
+	"edge/filter/ratelimit"
+	"edge/internal/admin"
+	"edge/internal/config"
+	"edge/internal/gateway"
+	"edge/internal/metrics"
+	"edge/internal/redisx"
+	"edge/upstream"
+)
+
+// localLimiterKeys bounds the keys this node's rate limiter holds.
+const localLimiterKeys = 1 << 20
+
+// App is one running edge node.
+type App struct {
+	Log     *slog.Logger
+	Metrics *metrics.Metrics
+	Gateway *gateway.Gateway
+	Admin   *admin.Server
+	Cache   *cachehttp.Cache
+
+	path    string
+	version string
+	rdb     redis.UniversalClient
+	cancel  context.CancelFunc
+
+	public, adminSrv  *fasthttp.Server
+	publicLn, adminLn net.Listener
+
+	draining atomic.Bool
+	started  time.Time
+	lastErr  atomic.Pointer[string]
+	wg       sync.WaitGroup
+}
+
+// New builds a node from cfg (already loaded and validated) without
+// listening yet. path is the config file, reread on Reload.
+func New(cfg *config.Config, path, version string, log *slog.Logger) (*App, error) {
+	ctx, cancel := context.WithCancel(context.Background())
+	a := &App{Log: log, path: path, version: version, cancel: cancel, started: time.Now()}
+	a.Metrics = metrics.New(version)
+	reg := a.Metrics.Registry
+	a.Cache = cachehttp.New(cfg.Cache, cachehttp.NewMetrics(reg))
+
+	deps := &gateway.Deps{
+		Log:      log,
+		Metrics:  a.Metrics,
+		Upstream: upstream.NewMetrics(reg),
+		Cache:    a.Cache,
+		Stages: gateway.StageDeps{
+			Local:     ratelimit.NewLocal(localLimiterKeys, time.Now),
+			RateLimit: ratelimit.NewMetrics(reg),
+		},
+	}
+	if cfg.Redis != nil {
+		a.rdb = redisx.New(cfg.Redis)
+		deps.Stages.Redis = a.rdb
+		a.Cache.StartBus(ctx, a.rdb, cfg.Redis.Prefix+"purge", log)
+	}
+	gw, err := gateway.New(cfg, deps)
+	if err != nil {
+		a.closeShared()
+		return nil, err
+	}
+	a.Gateway = gw
+	a.Admin = admin.New(admin.Settings{Token: cfg.Admin.Token, GuardReads: cfg.Admin.GuardReads}, reg)
+	a.registerAdmin()
+	a.public = gateway.NewServer(cfg.Server, gw.Handle, log)
+	a.adminSrv = &fasthttp.Server{
+		Handler:               a.Admin.Handler,
+		Name:                  "edge-admin",
+		ReadTimeout:           10 * time.Second,
+		WriteTimeout:          30 * time.Second,
+		IdleTimeout:           60 * time.Second,
+		MaxRequestBodySize:    64 << 20, // quiz banks and stock tables are pushed here
+		NoDefaultServerHeader: true,
+		CloseOnShutdown:       true,
+	}
+	return a, nil
+}
+
+// Listen opens both listeners; it fails early when an address is taken.
+func (a *App) Listen() error {
+	cfg := a.Gateway.Config()
+	var err error
+	if a.publicLn, err = net.Listen("tcp", cfg.Listen); err != nil {
+		return fmt.Errorf("listen %s: %w", cfg.Listen, err)
+	}
+	if a.adminLn, err = net.Listen("tcp", cfg.Admin.Listen); err != nil {
+		a.publicLn.Close()
+		return fmt.Errorf("admin listen %s: %w", cfg.Admin.Listen, err)
+	}
+	return nil
+}
+
+// Addrs returns the bound public and admin addresses (after Listen).
+func (a *App) Addrs() (public, adminAddr string) {
+	return a.publicLn.Addr().String(), a.adminLn.Addr().String()
+}
+
+// Serve serves both listeners until Shutdown; it returns the first serving
+// error other than a clean shutdown.
+func (a *App) Serve() error {
+	errc := make(chan error, 2)
+	a.wg.Add(2)
+	go func() { defer a.wg.Done(); errc <- a.public.Serve(a.publicLn) }()
+	go func() { defer a.wg.Done(); errc <- a.adminSrv.Serve(a.adminLn) }()
+	a.Log.Info("edge serving", slog.String("listen", a.publicLn.Addr().String()),
+		slog.String("admin", a.adminLn.Addr().String()), slog.String("version", a.version))
+	err := <-errc
+	if err != nil && !a.draining.Load() {
+		return err
+	}
+	return nil
+}
+
+// Reload rereads the config file and swaps in the new table. A file that
+// does not load or build leaves the running config in place; the error
+// lists every problem.
+func (a *App) Reload() error {
+	cfg, err := config.Load(a.path)
+	if err == nil {
+		err = a.apply(cfg)
+	}
+	if err != nil {
+		msg := err.Error()
+		a.lastErr.Store(&msg)
+		a.Metrics.Reload(false, 0, 0)
+		return err
+	}
+	a.lastErr.Store(nil)
+	return nil
+}
+
+// apply swaps in cfg, warning about settings that need a restart.
+func (a *App) apply(cfg *config.Config) error {
+	old := a.Gateway.Config()
+	if err := a.Gateway.Load(cfg); err != nil {
+		return err
+	}
+	a.Admin.SetSettings(admin.Settings{Token: cfg.Admin.Token, GuardReads: cfg.Admin.GuardReads})
+	for _, s := range restartOnly(old, cfg) {
+		a.Log.Warn("config change takes effect only after a restart", slog.String("setting", s))
+	}
+	return nil
+}
+
+// restartOnly names settings that changed but cannot change live.
+func restartOnly(old, cfg *config.Config) []string {
+	var out []string
+	if old.Listen != cfg.Listen {
+		out = append(out, "listen")
+	}
+	if old.Admin.Listen != cfg.Admin.Listen {
+		out = append(out, "admin.listen")
+	}
+	if old.Server != cfg.Server {
+		out = append(out, "server")
+	}
+	if (old.Redis == nil) != (cfg.Redis == nil) || (old.Redis != nil && fmt.Sprint(*old.Redis) != fmt.Sprint(*cfg.Redis)) {
+		out = append(out, "redis")
+	}
+	return out
+}
+
+// Shutdown drains the node: readiness turns false, the public listener stops
+// accepting, in-flight requests finish (up to the grace period), then the
+// pools, Redis and the admin listener close.
+func (a *App) Shutdown(ctx context.Context) error {
+	a.draining.Store(true)
+	var errs []error
+	if err := a.public.ShutdownWithContext(ctx); err != nil {
+		errs = append(errs, fmt.Errorf("public listener: %w", err))
+	}
+	a.Gateway.Close(ctx)
+	if err := a.adminSrv.ShutdownWithContext(ctx); err != nil {
+		errs = append(errs, fmt.Errorf("admin listener: %w", err))
+	}
+	a.wg.Wait()
+	a.closeShared()
+	return errors.Join(errs...)
+}
+
+func (a *App) closeShared() {
+	a.cancel()
+	if a.rdb != nil {
+		_ = a.rdb.Close()
+	}
+}
+
+// GracePeriod is how long Shutdown should be given.
+func (a *App) GracePeriod() time.Duration {
+	if d := a.Gateway.Config().Server.GracePeriod.D(); d > 0 {
+		return d
+	}
+	return 15 * time.Second
+}

@@ -1,0 +1,214 @@
+// Package gateway is edge's request path: it holds the route table built
+// from the config, matches each request to a route, runs the route's funnel
+// stages, and answers from the cache or forwards to the route's upstream.
+// A reload builds a whole new table first and swaps it in atomically; the old
+// table is retired once the requests still using it are done.
+package gateway
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"edge/cachehttp"
+	"edge/filter"
+	"edge/internal/config"
+	"edge/internal/metrics"
+	"edge/upstream"
+)
+
+// Deps are the process-lifetime parts every table is built with: they
+// outlive reloads (metrics, the cache store, shared-state engines).
+type Deps struct {
+	Log      *slog.Logger
+	Metrics  *metrics.Metrics
+	Upstream *upstream.Metrics
+	// Cache is the shared response store; nil disables caching.
+	Cache *cachehttp.Cache
+	// Stages holds what the funnel stages share across reloads.
+	Stages StageDeps
+}
+
+// Gateway serves the public listener.
+type Gateway struct {
+	deps  *Deps
+	table atomic.Pointer[Table]
+	edge  edgeMux
+
+	mu      sync.Mutex // serialises Load
+	version uint64
+	retired sync.WaitGroup
+}
+
+// New builds the first table from cfg. It fails when any part of the config
+// cannot be built; nothing is left running then.
+func New(cfg *config.Config, d *Deps) (*Gateway, error) {
+	g := &Gateway{deps: d}
+	if err := g.Load(cfg); err != nil {
+		return nil, err
+	}
+	return g, nil
+}
+
+// Load builds a table from cfg and swaps it in. On error the running table
+// stays and keeps serving. The old table is closed in the background once
+// its in-flight requests are done (or after the grace period).
+func (g *Gateway) Load(cfg *config.Config) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	prev := g.table.Load()
+	t, err := build(cfg, g.version+1, prev, g.deps)
+	if err != nil {
+		g.deps.Metrics.Reload(false, g.version, 0)
+		return err
+	}
+	if g.deps.Cache != nil {
+		g.deps.Cache.Resize(cfg.Cache)
+	}
+	t.start(prev)
+	g.version++
+	g.table.Store(t)
+	g.deps.Metrics.Reload(true, g.version, float64(t.loadedAt.UnixNano())/1e9)
+	if prev != nil {
+		g.retired.Add(1)
+		go func() {
+			defer g.retired.Done()
+			ctx, cancel := context.WithTimeout(context.Background(), graceOf(cfg))
+			defer cancel()
+			prev.retire(ctx, t)
+		}()
+	}
+	return nil
+}
+
+func graceOf(cfg *config.Config) time.Duration {
+	if d := cfg.Server.GracePeriod.D(); d > 0 {
+		return d
+	}
+	return 15 * time.Second
+}
+
+// Config returns the configuration in effect.
+func (g *Gateway) Config() *config.Config { return g.table.Load().cfg }
+
+// Version returns the sequence number of the table in effect and when it
+// took effect.
+func (g *Gateway) Version() (uint64, time.Time) {
+	t := g.table.Load()
+	return t.version, t.loadedAt
+}
+
+// Pools returns the upstream pools of the table in effect, by name.
+func (g *Gateway) Pools() map[string]*upstream.Pool { return g.table.Load().pools }
+
+// Ready reports whether every upstream of the table in effect has a server
+// taking traffic; the error names the first that has none.
+func (g *Gateway) Ready() error {
+	for name, p := range g.table.Load().pools {
+		if p.Healthy() == 0 {
+			return errors.New("upstream " + name + " has no healthy server")
+		}
+	}
+	return nil
+}
+
+// Close retires the table in effect: waits for its requests (up to ctx) and
+// stops its pools and stages.
+func (g *Gateway) Close(ctx context.Context) {
+	g.mu.Lock()
+	t := g.table.Load()
+	g.mu.Unlock()
+	if t != nil {
+		t.retire(ctx, nil)
+	}
+	g.retired.Wait()
+}
+
+// Handle serves one request on the public listener.
+func (g *Gateway) Handle(ctx *fasthttp.RequestCtx) {
+	t := g.table.Load()
+	t.inflight.Add(1)
+	inflight := g.deps.Metrics.InFlight()
+	inflight.Inc()
+
+	path := ctx.Path()
+	var r *Route
+	if len(path) >= len(edgePrefix) && string(path[:len(edgePrefix)]) == edgePrefix {
+		g.edge.serve(ctx)
+		t.finish(ctx, nil, nil, g.deps)
+	} else if r = t.match(ctx); r == nil {
+		filter.Reject(ctx, nil, "route", fasthttp.StatusNotFound, "no_route", 0)
+		t.finish(ctx, nil, nil, g.deps)
+	} else {
+		st := filter.AcquireState()
+		st.Route = r.name
+		st.ClientIP = t.resolver.Resolve(ctx)
+		r.serve(ctx, st)
+		t.finish(ctx, r, st, g.deps)
+		filter.ReleaseState(st)
+	}
+
+	inflight.Dec()
+	t.inflight.Add(-1)
+}
+
+// match returns the first route matching ctx, or nil.
+func (t *Table) match(ctx *fasthttp.RequestCtx) *Route {
+	host, path, method := ctx.Host(), ctx.Path(), ctx.Method()
+	for _, r := range t.routes {
+		if r.match.match(host, path, method) {
+			return r
+		}
+	}
+	return nil
+}
+
+// serve runs the funnel, then the cache or the upstream, then the After
+// hooks of the stages that ran, in reverse order.
+func (r *Route) serve(ctx *fasthttp.RequestCtx, st *filter.State) {
+	ran := 0
+	verdict := filter.Continue
+	for _, s := range r.stages {
+		ran++
+		if verdict = s.Handle(ctx, st); verdict != filter.Continue {
+			if st.Stage == "" {
+				st.Stage = s.Name()
+			}
+			break
+		}
+	}
+	if verdict == filter.Continue {
+		if r.cache != nil {
+			r.cache.Serve(ctx, r.proto(ctx) == protoHTTPS)
+		} else {
+			r.fwd.Forward(ctx, r.pool, r.outbound(ctx, st), r.timeout)
+		}
+	}
+	for i := ran - 1; i >= 0; i-- {
+		if a := r.afters[i]; a != nil {
+			a.After(ctx, st)
+		}
+	}
+}
+
+// finish records metrics and the access log line of an answered request.
+func (t *Table) finish(ctx *fasthttp.RequestCtx, r *Route, st *filter.State, d *Deps) {
+	status := ctx.Response.StatusCode()
+	elapsed := time.Since(ctx.Time())
+	rm := t.unrouted
+	if r != nil {
+		rm = r.m
+		if st.Reason != "" {
+			d.Metrics.Rejection(r.name, st.Stage, st.Reason)
+		}
+	}
+	rm.Observe(status, elapsed.Seconds())
+	if t.access {
+		t.logAccess(ctx, r, st, status, elapsed, d.Log)
+	}
+}

@@ -1,0 +1,75 @@
+package gateway
+
+import (
+	"bytes"
+
+	"github.com/valyala/fasthttp"
+
+	"edge/cachehttp"
+	"edge/filter"
+	"edge/internal/clientip"
+	"edge/upstream"
+)
+
+const (
+	protoHTTP  = "http"
+	protoHTTPS = "https"
+)
+
+// proto is the scheme the client used: edge itself speaks plain HTTP/1.1,
+// TLS ends at the load balancer in front, which says so in
+// X-Forwarded-Proto. Only a trusted proxy is believed.
+func (r *Route) proto(ctx *fasthttp.RequestCtx) string {
+	xfp := ctx.Request.Header.Peek("X-Forwarded-Proto")
+	if len(xfp) == 0 || !bytes.EqualFold(xfp, []byte(protoHTTPS)) {
+		return protoHTTP
+	}
+	if !r.resolver.Trusted(clientip.Peer(ctx)) {
+		return protoHTTP
+	}
+	return protoHTTPS
+}
+
+// outbound describes how ctx is forwarded on this route.
+func (r *Route) outbound(ctx *fasthttp.RequestCtx, st *filter.State) upstream.Outbound {
+	return upstream.Outbound{
+		ClientIP:    st.ClientIP,
+		PeerTrusted: r.resolver.Trusted(clientip.Peer(ctx)),
+		Proto:       r.proto(ctx),
+	}
+}
+
+// origin lets the cache reach a route's upstream: the cache decides when to
+// fetch (once per key, revalidating, in the background); the route knows
+// how (forwarding hygiene, pool, timeout).
+type origin struct {
+	route *Route
+}
+
+var _ cachehttp.Origin = (*origin)(nil)
+
+// Prepare builds the request to the origin for ctx.
+func (o *origin) Prepare(ctx *fasthttp.RequestCtx, out *fasthttp.Request) {
+	r := o.route
+	ob := upstream.Outbound{
+		ClientIP:    r.resolver.Resolve(ctx),
+		PeerTrusted: r.resolver.Trusted(clientip.Peer(ctx)),
+		Proto:       r.proto(ctx),
+	}
+	r.fwd.PrepareRequest(ctx, out, ob)
+}
+
+// Do sends a prepared request through the route's pool.
+func (o *origin) Do(req *fasthttp.Request, resp *fasthttp.Response) error {
+	return o.route.pool.Do(req, resp, o.route.timeout)
+}
+
+// WriteError answers the client for an origin failure.
+func (o *origin) WriteError(ctx *fasthttp.RequestCtx, err error) {
+	upstream.WriteError(ctx, err)
+}
+
+// WriteResponse passes an origin answer through to the client.
+func (o *origin) WriteResponse(ctx *fasthttp.RequestCtx, resp *fasthttp.Response) {
+	o.route.fwd.WriteResponse(ctx, resp)
+}

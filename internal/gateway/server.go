@@ -1,0 +1,71 @@
+package gateway
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+
+	"github.com/valyala/fasthttp"
+
+	"edge/filter"
+	"edge/internal/config"
+)
+
+// NewServer returns the public fasthttp server for cfg.Server, serving h.
+// Limits and timeouts come from the config; malformed requests get a 4xx
+// JSON answer from ErrorHandler and never reach a route.
+func NewServer(cfg config.Server, h fasthttp.RequestHandler, log *slog.Logger) *fasthttp.Server {
+	return &fasthttp.Server{
+		Handler:               h,
+		ErrorHandler:          errorHandler,
+		Name:                  "",
+		NoDefaultServerHeader: true,
+		NoDefaultDate:         false,
+		ReadTimeout:           cfg.ReadTimeout.D(),
+		WriteTimeout:          cfg.WriteTimeout.D(),
+		IdleTimeout:           cfg.IdleTimeout.D(),
+		ReadBufferSize:        int(cfg.MaxHeaderSize),
+		MaxRequestBodySize:    int(cfg.MaxBodySize),
+		Concurrency:           cfg.MaxConns,
+		CloseOnShutdown:       true,
+		// Bodies are forwarded as sent; edge never parses multipart itself.
+		DisablePreParseMultipartForm: true,
+		// Responses from the origin carry their own Content-Type; edge must
+		// not invent one.
+		NoDefaultContentType: true,
+		// Keep header names as sent: the origin sees what the client sent.
+		DisableHeaderNamesNormalizing: false,
+		Logger:                        slogPrinter{log},
+	}
+}
+
+// errorHandler answers requests fasthttp could not parse: 413 for a body
+// over the limit, 431 for headers over the buffer, 408 for a client too slow
+// to send its request, 400 otherwise. No parser text reaches the client.
+func errorHandler(ctx *fasthttp.RequestCtx, err error) {
+	var (
+		status = fasthttp.StatusBadRequest
+		reason = "bad_request"
+	)
+	var netErr net.Error
+	var small *fasthttp.ErrSmallBuffer
+	switch {
+	case errors.Is(err, fasthttp.ErrBodyTooLarge):
+		status, reason = fasthttp.StatusRequestEntityTooLarge, "body_too_large"
+	case errors.As(err, &small):
+		status, reason = fasthttp.StatusRequestHeaderFieldsTooLarge, "header_too_large"
+	case errors.Is(err, os.ErrDeadlineExceeded) || (errors.As(err, &netErr) && netErr.Timeout()):
+		status, reason = fasthttp.StatusRequestTimeout, "request_timeout"
+	}
+	filter.Reject(ctx, nil, "server", status, reason, 0)
+	ctx.SetConnectionClose()
+}
+
+// slogPrinter adapts slog to fasthttp's Logger.
+type slogPrinter struct{ log *slog.Logger }
+
+func (p slogPrinter) Printf(format string, args ...any) {
+	p.log.Debug("fasthttp", slog.String("msg", fmt.Sprintf(format, args...)))
+}

@@ -1,0 +1,77 @@
+package gateway
+
+import (
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"edge/filter"
+	"edge/filter/ratelimit"
+	"edge/internal/config"
+)
+
+// StageDeps is what funnel stages share across reloads: local limiter
+// state (so a reload does not hand every shopper a fresh burst), the Redis
+// client, and the stage metrics.
+type StageDeps struct {
+	// Now is the clock of time-dependent stages; nil means time.Now.
+	Now func() time.Time
+	// Local is this node's rate-limit engine.
+	Local *ratelimit.Local
+	// Redis is the shared-state client; nil when no redis is configured.
+	Redis redis.UniversalClient
+	// RateLimit are the rate-limit metrics.
+	RateLimit *ratelimit.Metrics
+}
+
+// buildStages builds a route's funnel in its fixed order: cheapest and
+// widest first. Item extraction and identity come first because later
+// stages key on them.
+func buildStages(rc *config.Route, t *Table, d *Deps) ([]filter.Stage, error) {
+	cfg := t.cfg
+	sd := &d.Stages
+	now := sd.Now
+	if now == nil {
+		now = time.Now
+	}
+	var stages []filter.Stage
+	if rc.Item != nil {
+		stages = append(stages, filter.NewItem(rc.Item))
+	}
+	if cfg.Identity != nil && (rc.Identity != "" || perUser(rc)) {
+		id, err := filter.NewIdentity(cfg.Identity, rc.Identity)
+		if err != nil {
+			return nil, fmt.Errorf("identity: %w", err)
+		}
+		stages = append(stages, id)
+	}
+	if len(rc.RateLimit) > 0 {
+		var remote *ratelimit.Redis
+		onError := "closed"
+		if cfg.Redis != nil && sd.Redis != nil {
+			remote = ratelimit.NewRedis(sd.Redis, cfg.Redis.Prefix, cfg.Redis.Timeout.D())
+			onError = cfg.Redis.OnError
+		}
+		rl, err := ratelimit.NewStage(rc.Name, rc.RateLimit, sd.Local, remote, onError, sd.RateLimit, d.Log.With(slog.String("route", rc.Name)))
+		if err != nil {
+			return nil, fmt.Errorf("ratelimit: %w", err)
+		}
+		stages = append(stages, rl)
+	}
+	if rc.Item != nil && len(cfg.Sales) > 0 {
+		stages = append(stages, filter.NewSaleWindow(cfg.Sales, now))
+	}
+	return stages, nil
+}
+
+// perUser reports whether a route limits per shopper, which needs identity.
+func perUser(rc *config.Route) bool {
+	for _, l := range rc.RateLimit {
+		if l.Per == "user" {
+			return true
+		}
+	}
+	return false
+}
