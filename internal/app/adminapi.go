@@ -7,6 +7,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"edge/cachehttp"
+	"edge/filter/stock"
 	"edge/internal/admin"
 )
 
@@ -19,6 +20,11 @@ func (a *App) registerAdmin() {
 	a.Admin.Handle("GET", "/readyz", admin.Open, a.readyz)
 	a.Admin.Handle("GET", "/config", admin.Read, a.configz)
 	a.Admin.Handle("POST", "/purge", admin.Write, a.purge)
+	list, item, release := stock.AdminHandlers(a.ledger)
+	a.Admin.Handle("GET", "/stock", admin.Read, list)
+	a.Admin.HandlePrefix("GET", "/stock/", admin.Read, item)
+	a.Admin.HandlePrefix("PUT", "/stock/", admin.Write, item)
+	a.Admin.HandlePrefix("POST", "/stock/", admin.Write, release)
 }
 
 // readyz is 200 while the node should get traffic: config loaded, not

@@ -18,7 +18,9 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"edge/cachehttp"
+	"edge/filter/queue"
 	"edge/filter/ratelimit"
+	"edge/filter/stock"
 	"edge/internal/admin"
 	"edge/internal/config"
 	"edge/internal/gateway"
@@ -41,6 +43,9 @@ type App struct {
 	path    string
 	version string
 	rdb     redis.UniversalClient
+	redisUp *redisx.Health
+	stock   stock.Store
+	ledger  *stock.Ledger
 	cancel  context.CancelFunc
 
 	public, adminSrv  *fasthttp.Server
@@ -66,22 +71,34 @@ func New(cfg *config.Config, path, version string, log *slog.Logger) (*App, erro
 		Metrics:  a.Metrics,
 		Upstream: upstream.NewMetrics(reg),
 		Cache:    a.Cache,
+		ESI:      gateway.NewESIMetrics(reg),
 		Stages: gateway.StageDeps{
 			Local:     ratelimit.NewLocal(localLimiterKeys, time.Now),
 			RateLimit: ratelimit.NewMetrics(reg),
+			Stock:     stock.NewMetrics(reg),
+			Queue:     queue.NewMetrics(reg),
 		},
 	}
+	var store stock.Store = stock.NewMemory()
 	if cfg.Redis != nil {
 		a.rdb = redisx.New(cfg.Redis)
 		deps.Stages.Redis = a.rdb
+		a.redisUp = redisx.NewHealth(a.rdb, cfg.Redis.Timeout.D(), log)
+		reg.MustRegister(a.redisUp.Collector())
+		go a.redisUp.Watch(ctx, 0)
 		a.Cache.StartBus(ctx, a.rdb, cfg.Redis.Prefix+"purge", log)
+		store = stock.NewRedis(a.rdb, stock.RedisOptions{Prefix: cfg.Redis.Prefix, Timeout: cfg.Redis.Timeout.D(), Log: log})
 	}
+	a.stock = store
+	deps.Stages.Ledger = stock.NewLedger(store, deps.Stages.Stock, time.Now, log)
 	gw, err := gateway.New(cfg, deps)
 	if err != nil {
 		a.closeShared()
 		return nil, err
 	}
 	a.Gateway = gw
+	a.ledger = deps.Stages.Ledger
+	gw.HandleEdge(stock.EdgePrefix, stock.StockHandler(a.ledger))
 	a.Admin = admin.New(admin.Settings{Token: cfg.Admin.Token, GuardReads: cfg.Admin.GuardReads}, reg)
 	a.registerAdmin()
 	a.public = gateway.NewServer(cfg.Server, gw.Handle, log)
@@ -202,6 +219,9 @@ func (a *App) Shutdown(ctx context.Context) error {
 
 func (a *App) closeShared() {
 	a.cancel()
+	if a.stock != nil {
+		a.stock.Close()
+	}
 	if a.rdb != nil {
 		_ = a.rdb.Close()
 	}

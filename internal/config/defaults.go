@@ -106,6 +106,7 @@ func applyDefaults(c *Config) {
 			s.Name = "item-" + s.Item
 		}
 	}
+	quizHotDefaults(c)
 }
 
 func upstreamDefaults(u *Upstream) {

@@ -35,6 +35,11 @@ type Config struct {
 	Routes []*Route `yaml:"routes"`
 	// Sales are the items on sale with their stock and window.
 	Sales []*Sale `yaml:"sales"`
+	// QuizBank, when set, makes edge generate the anti-bot question bank
+	// that routes with quiz: check.
+	QuizBank *QuizBank `yaml:"quiz_bank"`
+	// Hot configures hot-key detection. Nil: detection with defaults.
+	Hot *Hot `yaml:"hot"`
 
 	// File is the path the configuration was read from (not in YAML).
 	File string `yaml:"-"`
@@ -222,6 +227,11 @@ type Route struct {
 	Stock *RouteStock `yaml:"stock"`
 	// Queue, when set, bounds the orders of one item in flight to the shop.
 	Queue *Queue `yaml:"queue"`
+	// Quiz, when set, requires a valid answer to a quiz question issued by
+	// GET /_edge/quiz (needs quiz_bank, identity and item).
+	Quiz *Quiz `yaml:"quiz"`
+	// HotKeys configures what the route does for hot keys.
+	HotKeys *RouteHot `yaml:"hot"`
 
 	// Line is where the route is defined in the file.
 	Line int `yaml:"-"`
@@ -321,6 +331,47 @@ type Queue struct {
 	// MaxWaiting bounds the orders waiting per item; more get queue_full at
 	// once. Default 1024.
 	MaxWaiting int `yaml:"max_waiting"`
+}
+
+// QuizBank configures the question bank.
+type QuizBank struct {
+	// Secret signs quiz tokens (HMAC-SHA256); at least 32 bytes. Required.
+	Secret string `yaml:"secret"`
+	// PreviousSecret is still accepted for checking during a rotation.
+	PreviousSecret string `yaml:"previous_secret"`
+	// Size is the number of questions generated. Default 1000.
+	Size int `yaml:"size"`
+	// Regenerate makes a new bank this often; 0 = never. Default 0.
+	Regenerate Duration `yaml:"regenerate"`
+}
+
+// Quiz configures the quiz check on an order route.
+type Quiz struct {
+	// MinThink: answers sooner than this after issue are refused
+	// (quiz_too_fast). Default 1s.
+	MinThink Duration `yaml:"min_think"`
+	// MaxAge: tokens older than this are refused (quiz_expired). Default 2m.
+	MaxAge Duration `yaml:"max_age"`
+	// Attempts per shopper and item within MaxAge. Default 3.
+	Attempts int `yaml:"attempts"`
+}
+
+// Hot configures hot-key detection on every node.
+type Hot struct {
+	// Threshold: a key is hot above this rate. Default 500/s.
+	Threshold Rate `yaml:"threshold"`
+	// Top is how many hot keys are tracked and shown. Default 50.
+	Top int `yaml:"top"`
+}
+
+// RouteHot configures what a route does for its hot keys.
+type RouteHot struct {
+	// MicroCache serves a hot key of an otherwise uncacheable GET route
+	// from a cache this long, with coalescing. 0 = off.
+	MicroCache Duration `yaml:"micro_cache"`
+	// MaxConnShare caps the share (0..1] of the upstream's connections one
+	// hot item may hold. 0 = no cap.
+	MaxConnShare float64 `yaml:"max_conn_share"`
 }
 
 // Sale is one item on sale.

@@ -74,6 +74,7 @@ func (v *validator) config(c *Config) {
 	v.upstreams(c)
 	v.routes(c)
 	v.sales(c)
+	v.quizHot(c)
 }
 
 func (v *validator) listeners(c *Config) {

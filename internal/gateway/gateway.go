@@ -30,6 +30,8 @@ type Deps struct {
 	Upstream *upstream.Metrics
 	// Cache is the shared response store; nil disables caching.
 	Cache *cachehttp.Cache
+	// ESI are the ESI assembly metrics.
+	ESI *ESIMetrics
 	// Stages holds what the funnel stages share across reloads.
 	Stages StageDeps
 }
@@ -62,10 +64,19 @@ func (g *Gateway) Load(cfg *config.Config) error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	prev := g.table.Load()
-	t, err := build(cfg, g.version+1, prev, g.deps)
+	t, err := build(cfg, g.version+1, prev, g)
 	if err != nil {
 		g.deps.Metrics.Reload(false, g.version, 0)
 		return err
+	}
+	if l := g.deps.Stages.Ledger; l != nil {
+		// New sales get their stock; running sales keep theirs (a reload
+		// never resets a sale). Failures are retried by the store.
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		if err := l.Seed(ctx, t.sales); err != nil {
+			g.deps.Log.Warn("seeding sales", slog.String("error", err.Error()))
+		}
+		cancel()
 	}
 	if g.deps.Cache != nil {
 		g.deps.Cache.Resize(cfg.Cache)
@@ -73,6 +84,9 @@ func (g *Gateway) Load(cfg *config.Config) error {
 	t.start(prev)
 	g.version++
 	g.table.Store(t)
+	if l := g.deps.Stages.Ledger; l != nil {
+		l.Use(t.sales)
+	}
 	g.deps.Metrics.Reload(true, g.version, float64(t.loadedAt.UnixNano())/1e9)
 	if prev != nil {
 		g.retired.Add(1)
@@ -183,9 +197,12 @@ func (r *Route) serve(ctx *fasthttp.RequestCtx, st *filter.State) {
 		}
 	}
 	if verdict == filter.Continue {
-		if r.cache != nil {
+		switch {
+		case r.cache != nil:
 			r.cache.Serve(ctx, r.proto(ctx) == protoHTTPS)
-		} else {
+		case r.esi != nil:
+			r.forwardESI(ctx, st)
+		default:
 			r.fwd.Forward(ctx, r.pool, r.outbound(ctx, st), r.timeout)
 		}
 	}

@@ -66,10 +66,13 @@ func (o *origin) Do(req *fasthttp.Request, resp *fasthttp.Response) error {
 
 // WriteError answers the client for an origin failure.
 func (o *origin) WriteError(ctx *fasthttp.RequestCtx, err error) {
-	upstream.WriteError(ctx, err)
+	upstreamWriteError(ctx, err)
 }
 
 // WriteResponse passes an origin answer through to the client.
 func (o *origin) WriteResponse(ctx *fasthttp.RequestCtx, resp *fasthttp.Response) {
 	o.route.fwd.WriteResponse(ctx, resp)
 }
+
+// upstreamWriteError answers the client for an origin failure.
+func upstreamWriteError(ctx *fasthttp.RequestCtx, err error) { upstream.WriteError(ctx, err) }

@@ -8,7 +8,9 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"edge/filter"
+	"edge/filter/queue"
 	"edge/filter/ratelimit"
+	"edge/filter/stock"
 	"edge/internal/config"
 )
 
@@ -24,6 +26,11 @@ type StageDeps struct {
 	Redis redis.UniversalClient
 	// RateLimit are the rate-limit metrics.
 	RateLimit *ratelimit.Metrics
+	// Ledger holds the stock store and the sales in effect.
+	Ledger *stock.Ledger
+	// Stock and Queue are the stock-gate and queue metrics.
+	Stock *stock.Metrics
+	Queue *queue.Metrics
 }
 
 // buildStages builds a route's funnel in its fixed order: cheapest and
@@ -62,6 +69,20 @@ func buildStages(rc *config.Route, t *Table, d *Deps) ([]filter.Stage, error) {
 	}
 	if rc.Item != nil && len(cfg.Sales) > 0 {
 		stages = append(stages, filter.NewSaleWindow(cfg.Sales, now))
+	}
+	if rc.Stock != nil {
+		onError := "closed"
+		if cfg.Redis != nil {
+			onError = cfg.Redis.OnError
+		}
+		stages = append(stages, stock.NewGate(rc.Name, rc.Stock, t.sales, sd.Ledger.Store(), onError, sd.Stock, d.Log.With(slog.String("route", rc.Name))))
+	}
+	if rc.Queue != nil {
+		q, err := queue.New(rc.Name, rc.Queue, sd.Queue)
+		if err != nil {
+			return nil, fmt.Errorf("queue: %w", err)
+		}
+		stages = append(stages, q)
 	}
 	return stages, nil
 }

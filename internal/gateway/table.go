@@ -8,8 +8,11 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"edge/cachehttp"
 	"edge/filter"
+	"edge/filter/stock"
 	"edge/internal/clientip"
 	"edge/internal/config"
 	"edge/internal/metrics"
@@ -26,6 +29,7 @@ type Table struct {
 	routes   []*Route
 	pools    map[string]*upstream.Pool
 	resolver *clientip.Resolver
+	sales    *stock.Sales
 	unrouted *metrics.RouteMetrics
 	access   bool
 
@@ -41,6 +45,10 @@ type Route struct {
 	pool     *upstream.Pool
 	fwd      *upstream.Forwarder
 	cache    *cachehttp.Route
+	esi      *esiPage // nil: no ESI on this route
+	gw       *Gateway
+	table    *Table
+	fragLat  prometheus.Observer // this route's latency as an ESI fragment
 	private  bool
 	timeout  time.Duration
 	resolver *clientip.Resolver
@@ -53,7 +61,8 @@ func (r *Route) Name() string { return r.name }
 // build compiles cfg into a table. Pools whose config did not change are
 // taken over from prev (keeping their connections and health state); prev
 // may be nil. Nothing of prev is modified.
-func build(cfg *config.Config, version uint64, prev *Table, d *Deps) (*Table, error) {
+func build(cfg *config.Config, version uint64, prev *Table, g *Gateway) (*Table, error) {
+	d := g.deps
 	t := &Table{
 		cfg:      cfg,
 		version:  version,
@@ -61,6 +70,7 @@ func build(cfg *config.Config, version uint64, prev *Table, d *Deps) (*Table, er
 		pools:    make(map[string]*upstream.Pool, len(cfg.Upstreams)),
 		unrouted: d.Metrics.Route("_unmatched"),
 		access:   cfg.Log.Access,
+		sales:    stock.NewSales(cfg.Sales),
 	}
 	trusted := make([]netip.Prefix, 0, len(cfg.TrustedProxies))
 	for _, c := range cfg.TrustedProxies {
@@ -86,7 +96,7 @@ func build(cfg *config.Config, version uint64, prev *Table, d *Deps) (*Table, er
 		t.pools[name] = p
 	}
 	for _, rc := range cfg.Routes {
-		r, err := buildRoute(rc, t, d)
+		r, err := buildRoute(rc, t, g)
 		if err != nil {
 			return fail(fmt.Errorf("route %q: %w", rc.Name, err))
 		}
@@ -95,7 +105,8 @@ func build(cfg *config.Config, version uint64, prev *Table, d *Deps) (*Table, er
 	return t, nil
 }
 
-func buildRoute(rc *config.Route, t *Table, d *Deps) (*Route, error) {
+func buildRoute(rc *config.Route, t *Table, g *Gateway) (*Route, error) {
+	d := g.deps
 	pool, ok := t.pools[rc.Upstream]
 	if !ok {
 		return nil, fmt.Errorf("unknown upstream %q", rc.Upstream)
@@ -110,6 +121,9 @@ func buildRoute(rc *config.Route, t *Table, d *Deps) (*Route, error) {
 		timeout:  rc.Timeout.D(),
 		resolver: t.resolver,
 		m:        d.Metrics.Route(rc.Name),
+		gw:       g,
+		table:    t,
+		fragLat:  d.ESI.latency.WithLabelValues(rc.Name),
 	}
 	stages, err := buildStages(rc, t, d)
 	if err != nil {
@@ -122,8 +136,13 @@ func buildRoute(rc *config.Route, t *Table, d *Deps) (*Route, error) {
 			r.afters[i] = a
 		}
 	}
+	var opts []cachehttp.RouteOption
+	if rc.ESI != nil {
+		r.esi = newESIPage(r, rc.ESI, d.ESI)
+		opts = append(opts, cachehttp.WithTransformer(r.esi.transformer()))
+	}
 	if rc.Cache != nil && !rc.Private && d.Cache != nil {
-		r.cache = cachehttp.NewRoute(d.Cache, rc.Name, rc.Cache, &origin{route: r})
+		r.cache = cachehttp.NewRoute(d.Cache, rc.Name, rc.Cache, &origin{route: r}, opts...)
 	}
 	return r, nil
 }

@@ -132,17 +132,24 @@ func StartCluster(t testing.TB, n int) *Cluster {
 	if out, err := exec.Command(cli, args...).CombinedOutput(); err != nil {
 		t.Fatalf("redis-cli --cluster create: %v\n%s", err, out)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		out, _ := exec.Command(cli, "-p", strconv.Itoa(c.Nodes[0].Port), "cluster", "info").Output()
-		if strings.Contains(string(out), "cluster_state:ok") {
-			return c
+	// Every node must see the whole cluster as ok (and know every slot),
+	// or a client may be sent to a node that still answers CLUSTERDOWN.
+	deadline := time.Now().Add(15 * time.Second)
+	for _, n := range c.Nodes {
+		for {
+			out, _ := exec.Command(cli, "-p", strconv.Itoa(n.Port), "cluster", "info").Output()
+			s := string(out)
+			if strings.Contains(s, "cluster_state:ok") && strings.Contains(s, "cluster_slots_ok:16384") &&
+				strings.Contains(s, "cluster_known_nodes:"+strconv.Itoa(len(c.Nodes))) {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("cluster node %s not ok after 15s:\n%s", n.Addr, out)
+			}
+			time.Sleep(50 * time.Millisecond)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("cluster not ok after 10s:\n%s", out)
-		}
-		time.Sleep(50 * time.Millisecond)
 	}
+	return c
 }
 
 // waitPing waits until a PING on addr answers +PONG.

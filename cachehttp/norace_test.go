@@ -1,0 +1,5 @@
+//go:build !race
+
+package cachehttp
+
+const raceEnabled = false

@@ -1,0 +1,183 @@
+package cachehttp
+
+import (
+	"sync"
+
+	"github.com/valyala/fasthttp"
+)
+
+// scratch is per-request working memory, pooled so a hit allocates nothing.
+type scratch struct {
+	key   []byte // primary key
+	skey  []byte // secondary key
+	buf   []byte // header values
+	stale *Entry // the stale variant found, if any
+}
+
+var scratchPool = sync.Pool{New: func() any {
+	return &scratch{key: make([]byte, 0, 256), skey: make([]byte, 0, 64), buf: make([]byte, 0, 64)}
+}}
+
+func acquireScratch() *scratch { return scratchPool.Get().(*scratch) }
+
+func releaseScratch(sc *scratch) {
+	sc.stale = nil
+	scratchPool.Put(sc)
+}
+
+var (
+	strHTTP  = []byte("http")
+	strHTTPS = []byte("https")
+)
+
+// Serve answers ctx from the cache or through the origin, storing what may
+// be stored. https says whether the client-facing scheme is https (a key
+// component).
+//
+// Only GET and HEAD are looked up (HEAD from the GET entry); other methods
+// pass through, and one that succeeds invalidates the URL (RFC 9111 §4.4).
+// A request whose URI cannot be normalised is answered 400 (see AppendKey).
+// Request Cache-Control and Pragma are ignored: in front of a flash sale, a
+// shopper's reload (max-age=0, no-cache) must not reach the origin. Operators
+// refresh content with purges.
+func (r *Route) Serve(ctx *fasthttp.RequestCtx, https bool) {
+	rh := &ctx.Request.Header
+	if !rh.IsGet() && !rh.IsHead() {
+		r.forward(ctx, https)
+		return
+	}
+	sc := acquireScratch()
+	defer releaseScratch(sc)
+	scheme := strHTTP
+	if https {
+		scheme = strHTTPS
+	}
+	var err error
+	sc.key, err = AppendKey(sc.key[:0], scheme, ctx.Host(), rh.RequestURI(), r.c.filter.Load())
+	if err != nil {
+		writeInvalid(ctx)
+		return
+	}
+	now := r.c.now()
+	if o := r.c.store.get(sc.key, now); o != nil {
+		if o.isPass(now) {
+			r.m.pass.Inc()
+			r.pass(ctx, sc)
+			return
+		}
+		sc.skey = appendSecondaryKey(sc.skey[:0], o.vary.names, rh)
+		if e := o.match(sc.skey); e != nil {
+			if e.isFresh(now) {
+				r.m.hit.Inc()
+				r.write(ctx, e, sc, now, kindHit)
+				return
+			}
+			if e.canServeStale(now) {
+				r.m.stale.Inc()
+				r.write(ctx, e, sc, now, kindStale)
+				r.refreshInBackground(ctx, sc, e)
+				return
+			}
+			sc.stale = e
+		}
+	}
+	r.miss(ctx, sc)
+}
+
+// writeInvalid answers a request the cache refuses to key.
+func writeInvalid(ctx *fasthttp.RequestCtx) {
+	ctx.Response.Reset()
+	ctx.SetStatusCode(fasthttp.StatusBadRequest)
+	ctx.SetContentType("application/json")
+	ctx.SetBodyString(`{"error":"invalid_uri"}` + "\n")
+}
+
+// kind is how a response from the store came about; it selects X-Cache and
+// Cache-Status.
+type kind uint8
+
+const (
+	kindHit kind = iota
+	kindStale
+	kindStaleError
+	kindMiss
+	kindCoalesced
+	kindRevalidated
+)
+
+var (
+	hdrAge         = []byte(fasthttp.HeaderAge)
+	hdrXCache      = []byte("X-Cache")
+	hdrCacheStatus = []byte("Cache-Status")
+	hdrAcceptRange = []byte(fasthttp.HeaderAcceptRanges)
+
+	xCache = [...][]byte{
+		kindHit: []byte("HIT"), kindStale: []byte("STALE"), kindStaleError: []byte("STALE"),
+		kindMiss: []byte("MISS"), kindCoalesced: []byte("MISS"), kindRevalidated: []byte("MISS"),
+	}
+	// Cache-Status (RFC 9211) up to the ttl value, which is appended.
+	cacheStatus = [...][]byte{
+		kindHit:         []byte("edge; hit; ttl="),
+		kindStale:       []byte("edge; hit; detail=stale-while-revalidate; ttl="),
+		kindStaleError:  []byte("edge; hit; detail=stale-if-error; ttl="),
+		kindMiss:        []byte("edge; fwd=miss; stored; ttl="),
+		kindCoalesced:   []byte("edge; fwd=miss; collapsed; ttl="),
+		kindRevalidated: []byte("edge; fwd=stale; fwd-status=304; ttl="),
+	}
+)
+
+// write answers ctx from e: the stored status line, headers and body as
+// stored, with Age, X-Cache and Cache-Status set for this request; 304 to a
+// matching conditional, 206 to a single range, and the compressed variant
+// the client accepts.
+func (r *Route) write(ctx *fasthttp.RequestCtx, e *Entry, sc *scratch, now int64, k kind) {
+	h := &ctx.Response.Header
+	e.header.CopyTo(h)
+	sc.buf = appendInt(sc.buf[:0], e.ageAt(now))
+	h.SetCanonical(hdrAge, sc.buf)
+	h.SetCanonical(hdrXCache, xCache[k])
+	sc.buf = appendInt(append(sc.buf[:0], cacheStatus[k]...), e.ttlAt(now))
+	h.SetCanonical(hdrCacheStatus, sc.buf)
+
+	if e.Template != nil && r.tr.Render != nil {
+		ctx.Response.ResetBody()
+		r.tr.Render(ctx, e)
+		return
+	}
+	rh := &ctx.Request.Header
+	if e.status == fasthttp.StatusOK {
+		if notModified(rh, e) {
+			h.SetStatusCode(fasthttp.StatusNotModified)
+			ctx.Response.ResetBody()
+			return
+		}
+		if spec := rh.Peek(fasthttp.HeaderRange); len(spec) > 0 && ifRangeHolds(rh.Peek(fasthttp.HeaderIfRange), e) {
+			if writeRange(ctx, e, spec) {
+				return
+			}
+		}
+	}
+	body := e.body
+	if e.gz != nil || e.br != nil {
+		br, gz := acceptEncoding(rh.Peek(fasthttp.HeaderAcceptEncoding))
+		switch {
+		case br && e.br != nil:
+			h.SetContentEncodingBytes(strBrotli)
+			body = e.br
+		case gz && e.gz != nil:
+			h.SetContentEncodingBytes(strGzip)
+			body = e.gz
+		}
+	}
+	if len(body) == 0 {
+		ctx.Response.ResetBody()
+		return
+	}
+	ctx.Response.SetBodyRaw(body)
+}
+
+// setPassHeaders marks an answer that did not come from the store.
+func setPassHeaders(ctx *fasthttp.RequestCtx, xc, status string) {
+	ctx.Response.Header.Set("X-Cache", xc)
+	ctx.Response.Header.Set("Cache-Status", status)
+}

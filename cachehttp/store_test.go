@@ -1,0 +1,213 @@
+package cachehttp
+
+import (
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"edge/internal/config"
+)
+
+// mkEntry makes a stored-ready entry fresh for an hour from now.
+func mkEntry(key string, body int, now time.Time) *Entry {
+	e := &Entry{key: key, status: 200, body: make([]byte, body)}
+	e.header.SetContentType("text/plain")
+	e.header.Set("Cache-Control", "max-age=3600")
+	e.setTimes(freshness{lifetime: time.Hour}, now)
+	e.computeSize()
+	return e
+}
+
+// checkAccounting sums what the shards hold and compares with the counters.
+func checkAccounting(t *testing.T, s *store) {
+	t.Helper()
+	var bytes, hot, objects, entries int64
+	for i := range s.shards {
+		sh := &s.shards[i]
+		sh.mu.RLock()
+		for _, o := range sh.main.Values() {
+			bytes += o.size
+			objects++
+			entries += int64(len(o.variants))
+		}
+		for _, o := range sh.hot.Values() {
+			bytes += o.size
+			hot += o.size
+			objects++
+			entries += int64(len(o.variants))
+		}
+		sh.mu.RUnlock()
+	}
+	if bytes != s.bytes.Load() || hot != s.hotBytes.Load() || objects != s.objects.Load() || entries != s.entries.Load() {
+		t.Fatalf("counters bytes=%d hot=%d objects=%d entries=%d; shards hold %d %d %d %d",
+			s.bytes.Load(), s.hotBytes.Load(), s.objects.Load(), s.entries.Load(), bytes, hot, objects, entries)
+	}
+	if bytes > s.limit.Load() || hot > s.hotLimit.Load() {
+		t.Fatalf("bytes %d (limit %d), hot %d (limit %d)", bytes, s.limit.Load(), hot, s.hotLimit.Load())
+	}
+}
+
+func TestStoreByteBound(t *testing.T) {
+	t.Parallel()
+	const limit = 1 << 20
+	s := newStore(8, limit, limit/8, 1<<20)
+	now := time.Now()
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Go(func() {
+			for i := range 5000 {
+				key := fmt.Sprintf("http://h/w%d/%d", w, i)
+				e := mkEntry(key, 200+i%1500, now)
+				if !s.addVariant(varySpec{}, e, now.UnixNano()) {
+					t.Errorf("entry %s refused", key)
+					return
+				}
+				if i%7 == 0 {
+					s.get([]byte(key), now.UnixNano())
+				}
+			}
+		})
+	}
+	wg.Wait()
+	checkAccounting(t, s)
+	if s.evictions.Load() == 0 || s.bytes.Load() < limit/2 {
+		t.Fatalf("evictions %d, bytes %d: expected a full store", s.evictions.Load(), s.bytes.Load())
+	}
+	// Shrinking evicts at once.
+	s.setLimits(limit/4, limit/16, 1<<20)
+	checkAccounting(t, s)
+	// An entry larger than the store is refused.
+	if s.addVariant(varySpec{}, mkEntry("http://h/huge", limit, now), now.UnixNano()) {
+		t.Fatal("entry larger than the store accepted")
+	}
+}
+
+func TestHotSegmentSurvivesColdScan(t *testing.T) {
+	t.Parallel()
+	const limit = 512 << 10
+	s := newStore(4, limit, limit/4, 1<<20)
+	now := time.Now()
+	ns := now.UnixNano()
+	hot := make([]string, 20)
+	for i := range hot {
+		hot[i] = fmt.Sprintf("http://h/hot/%d", i)
+		s.addVariant(varySpec{}, mkEntry(hot[i], 2000, now), ns)
+	}
+	cold := make([]string, 20)
+	for i := range cold {
+		cold[i] = fmt.Sprintf("http://h/warm/%d", i)
+		s.addVariant(varySpec{}, mkEntry(cold[i], 2000, now), ns)
+	}
+	// Half the hot set earns promotion by hits, half by Promote (hot-key
+	// detection).
+	for i, k := range hot {
+		if i%2 == 0 {
+			for range promoteHits {
+				s.get([]byte(k), ns)
+			}
+		} else if !s.promote(k) {
+			t.Fatalf("promote %s failed", k)
+		}
+	}
+	if got := s.hotObjects.Load(); got != int64(len(hot)) {
+		t.Fatalf("%d hot objects, want %d", got, len(hot))
+	}
+	// A scan of cold URLs: ten times the store.
+	for i := range 2500 {
+		s.addVariant(varySpec{}, mkEntry(fmt.Sprintf("http://h/scan/%d", i), 2000, now), ns)
+	}
+	for _, k := range hot {
+		if s.get([]byte(k), ns) == nil {
+			t.Fatalf("hot %s evicted by a cold scan", k)
+		}
+	}
+	for _, k := range cold {
+		if s.get([]byte(k), ns) != nil {
+			t.Fatalf("unpromoted %s survived the scan", k)
+		}
+	}
+	checkAccounting(t, s)
+	// A smaller protected segment demotes its least recently used objects.
+	s.setLimits(limit, 10_000, 1<<20)
+	checkAccounting(t, s)
+	if s.hotObjects.Load() >= int64(len(hot)) || s.demoted.Load() == 0 {
+		t.Fatalf("hot objects %d after shrinking the segment", s.hotObjects.Load())
+	}
+}
+
+func TestStoreExpiry(t *testing.T) {
+	t.Parallel()
+	s := newStore(2, 1<<20, 1<<17, 1<<20)
+	now := time.Now()
+	e := mkEntry("http://h/e", 10, now)
+	s.addVariant(varySpec{}, e, now.UnixNano())
+	if s.get([]byte("http://h/e"), now.Add(30*time.Minute).UnixNano()) == nil {
+		t.Fatal("fresh entry missing")
+	}
+	if s.get([]byte("http://h/e"), now.Add(2*time.Hour).UnixNano()) != nil {
+		t.Fatal("expired entry returned")
+	}
+	if s.objects.Load() != 0 || s.bytes.Load() != 0 {
+		t.Fatalf("expired entry still charged: %d objects, %d bytes", s.objects.Load(), s.bytes.Load())
+	}
+}
+
+func TestVariantsBounded(t *testing.T) {
+	t.Parallel()
+	s := newStore(1, 1<<20, 0, 1<<20)
+	now := time.Now()
+	spec := varySpec{names: [][]byte{[]byte("User-Agent")}}
+	for i := range maxVariants + 5 {
+		e := mkEntry("http://h/ua", 10, now)
+		e.skey = []byte(fmt.Sprintf("agent-%d\x00", i))
+		e.computeSize()
+		s.addVariant(spec, e, now.UnixNano())
+	}
+	o := s.get([]byte("http://h/ua"), now.UnixNano())
+	if len(o.variants) != maxVariants || o.match([]byte("agent-0\x00")) != nil || o.match([]byte(fmt.Sprintf("agent-%d\x00", maxVariants+4))) == nil {
+		t.Fatalf("%d variants kept; the oldest should go first", len(o.variants))
+	}
+	checkAccounting(t, s)
+}
+
+func TestMaxEntrySize(t *testing.T) {
+	t.Parallel()
+	e := newEnvWith(t, config.Cache{Size: 1 << 20, MaxEntrySize: 1000}, &config.RouteCache{TTL: dur(time.Minute)},
+		func(ctx *fasthttp.RequestCtx) { ctx.SetBodyString(strings.Repeat("x", len(ctx.Path())*100)) })
+	if r := e.get(t, "/small"); xcache(r) != "MISS" {
+		t.Fatal(xcache(r))
+	}
+	if r := e.get(t, "/small"); xcache(r) != "HIT" {
+		t.Fatalf("small: %q", xcache(r))
+	}
+	_ = e.get(t, "/this-one-is-large")
+	if r := e.get(t, "/this-one-is-large"); xcache(r) != "PASS" || len(r.Body()) != 1800 {
+		t.Fatalf("large: %q %d bytes", xcache(r), len(r.Body()))
+	}
+}
+
+func TestCacheResizeAndStats(t *testing.T) {
+	t.Parallel()
+	c := New(config.Cache{Size: 1 << 20, HotSize: 1 << 18}, nil)
+	now := time.Now()
+	for i := range 100 {
+		c.store.addVariant(varySpec{}, mkEntry(fmt.Sprintf("http://h/%d", i), 1000, now), now.UnixNano())
+	}
+	if !c.Promote("http://h/1") || c.Promote("http://h/missing") {
+		t.Fatal("Promote")
+	}
+	st := c.Stats()
+	if st.Entries != 100 || st.URLs != 100 || st.HotURLs != 1 || st.Capacity != 1<<20 || st.HotCapacity != 1<<18 {
+		t.Fatalf("stats %+v", st)
+	}
+	c.Resize(config.Cache{Size: 20_000})
+	st = c.Stats()
+	if st.Bytes > 20_000 || st.Capacity != 20_000 || st.HotCapacity != 2500 || st.Evictions == 0 {
+		t.Fatalf("after resize %+v", st)
+	}
+	checkAccounting(t, c.store)
+}
