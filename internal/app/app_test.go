@@ -19,6 +19,12 @@ import (
 // public, admin and origin addresses, in that order).
 func startNode(t *testing.T, yamlFmt string, origin string) (pub, adm string, a *App) {
 	t.Helper()
+	return startNodeTB(t, yamlFmt, origin)
+}
+
+// startNodeTB is startNode for tests and benchmarks alike.
+func startNodeTB(t testing.TB, yamlFmt string, origin string) (pub, adm string, a *App) {
+	t.Helper()
 	pub, adm = freeAddr(t), freeAddr(t)
 	cfg, err := config.Parse("test.yaml", []byte(fmt.Sprintf(yamlFmt, pub, adm, origin)))
 	if err != nil {
@@ -147,7 +153,7 @@ func do(t *testing.T, method, url, auth string) (int, string) {
 	return resp.StatusCode(), string(resp.Body())
 }
 
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
