@@ -25,6 +25,10 @@ func (a *App) registerAdmin() {
 	a.Admin.HandlePrefix("GET", "/stock/", admin.Read, item)
 	a.Admin.HandlePrefix("PUT", "/stock/", admin.Write, item)
 	a.Admin.HandlePrefix("POST", "/stock/", admin.Write, release)
+	a.Admin.Handle("GET", "/hot", admin.Read, a.deps.Hot.Handler())
+	// The bank export holds every answer: reading it needs the token too.
+	a.Admin.Handle("GET", "/quiz/bank", admin.Write, a.quizBank(false))
+	a.Admin.Handle("PUT", "/quiz/bank", admin.Write, a.quizBank(true))
 }
 
 // readyz is 200 while the node should get traffic: config loaded, not

@@ -18,7 +18,9 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"edge/cachehttp"
+	"edge/filter/orders"
 	"edge/filter/queue"
+	"edge/filter/quiz"
 	"edge/filter/ratelimit"
 	"edge/filter/stock"
 	"edge/internal/admin"
@@ -46,7 +48,12 @@ type App struct {
 	redisUp *redisx.Health
 	stock   stock.Store
 	ledger  *stock.Ledger
-	cancel  context.CancelFunc
+	deps    *gateway.Deps
+	ctx     context.Context
+
+	quizMetrics *quiz.Metrics
+	orders      *asyncOrders
+	cancel      context.CancelFunc
 
 	public, adminSrv  *fasthttp.Server
 	publicLn, adminLn net.Listener
@@ -61,7 +68,7 @@ type App struct {
 // listening yet. path is the config file, reread on Reload.
 func New(cfg *config.Config, path, version string, log *slog.Logger) (*App, error) {
 	ctx, cancel := context.WithCancel(context.Background())
-	a := &App{Log: log, path: path, version: version, cancel: cancel, started: time.Now()}
+	a := &App{Log: log, path: path, version: version, cancel: cancel, ctx: ctx, started: time.Now()}
 	a.Metrics = metrics.New(version)
 	reg := a.Metrics.Registry
 	a.Cache = cachehttp.New(cfg.Cache, cachehttp.NewMetrics(reg))
@@ -91,6 +98,15 @@ func New(cfg *config.Config, path, version string, log *slog.Logger) (*App, erro
 	}
 	a.stock = store
 	deps.Stages.Ledger = stock.NewLedger(store, deps.Stages.Stock, time.Now, log)
+	a.quizMetrics = quiz.NewMetrics(reg)
+	a.startHot(ctx, cfg, deps)
+	a.deps = deps
+	if err := a.ensureQuiz(ctx, cfg); err != nil {
+		a.closeShared()
+		return nil, err
+	}
+	a.orders = a.newOrders(cfg, reg, deps.Stages.Ledger)
+	deps.Stages.Orders = a.orders.hub
 	gw, err := gateway.New(cfg, deps)
 	if err != nil {
 		a.closeShared()
@@ -99,8 +115,11 @@ func New(cfg *config.Config, path, version string, log *slog.Logger) (*App, erro
 	a.Gateway = gw
 	a.ledger = deps.Stages.Ledger
 	gw.HandleEdge(stock.EdgePrefix, stock.StockHandler(a.ledger))
+	gw.HandleEdge(quiz.IssuePath, a.quizHandler(gw))
+	gw.HandleEdge(orders.EdgePrefix, a.orders.handler(gw.Config))
 	a.Admin = admin.New(admin.Settings{Token: cfg.Admin.Token, GuardReads: cfg.Admin.GuardReads}, reg)
 	a.registerAdmin()
+	a.registerDashboard(ctx)
 	a.public = gateway.NewServer(cfg.Server, gw.Handle, log)
 	a.adminSrv = &fasthttp.Server{
 		Handler:               a.Admin.Handler,
@@ -171,9 +190,13 @@ func (a *App) Reload() error {
 // apply swaps in cfg, warning about settings that need a restart.
 func (a *App) apply(cfg *config.Config) error {
 	old := a.Gateway.Config()
+	if err := a.ensureQuiz(a.ctx, cfg); err != nil {
+		return err
+	}
 	if err := a.Gateway.Load(cfg); err != nil {
 		return err
 	}
+	a.deps.Hot.Reconfigure(cfg.Hot)
 	a.Admin.SetSettings(admin.Settings{Token: cfg.Admin.Token, GuardReads: cfg.Admin.GuardReads})
 	for _, s := range restartOnly(old, cfg) {
 		a.Log.Warn("config change takes effect only after a restart", slog.String("setting", s))
@@ -219,6 +242,7 @@ func (a *App) Shutdown(ctx context.Context) error {
 
 func (a *App) closeShared() {
 	a.cancel()
+	a.orders.close()
 	if a.stock != nil {
 		a.stock.Close()
 	}

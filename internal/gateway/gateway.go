@@ -18,6 +18,7 @@ import (
 	"edge/cachehttp"
 	"edge/filter"
 	"edge/internal/config"
+	"edge/internal/hot"
 	"edge/internal/metrics"
 	"edge/upstream"
 )
@@ -32,6 +33,10 @@ type Deps struct {
 	Cache *cachehttp.Cache
 	// ESI are the ESI assembly metrics.
 	ESI *ESIMetrics
+	// Hot is the hot-key detector; nil turns detection off.
+	Hot *hot.Detector
+	// HotMetrics count micro-cache hits.
+	HotMetrics *hot.Metrics
 	// Stages holds what the funnel stages share across reloads.
 	Stages StageDeps
 }
@@ -117,6 +122,17 @@ func (g *Gateway) Version() (uint64, time.Time) {
 	return t.version, t.loadedAt
 }
 
+// Identify resolves the shopper of a request for endpoints edge answers
+// itself (quiz questions, order tickets), with the identity config in
+// effect: it fills st.User or answers 401 identity_required.
+func (g *Gateway) Identify(ctx *fasthttp.RequestCtx, st *filter.State) filter.Verdict {
+	id := g.table.Load().identity
+	if id == nil {
+		return filter.Reject(ctx, st, "identity", fasthttp.StatusUnauthorized, "identity_required", 0)
+	}
+	return id.Handle(ctx, st)
+}
+
 // Pools returns the upstream pools of the table in effect, by name.
 func (g *Gateway) Pools() map[string]*upstream.Pool { return g.table.Load().pools }
 
@@ -185,6 +201,14 @@ func (t *Table) match(ctx *fasthttp.RequestCtx) *Route {
 // serve runs the funnel, then the cache or the upstream, then the After
 // hooks of the stages that ran, in reverse order.
 func (r *Route) serve(ctx *fasthttp.RequestCtx, st *filter.State) {
+	// Only edge says what is hot.
+	ctx.Request.Header.Del(HeaderHot)
+	det := r.gw.deps.Hot
+	urlHot := false
+	if det != nil && (ctx.IsGet() || ctx.IsHead()) {
+		var buf [512]byte
+		urlHot = det.ObserveHot(hot.URL, urlKey(buf[:0], ctx))
+	}
 	ran := 0
 	verdict := filter.Continue
 	for _, s := range r.stages {
@@ -197,19 +221,36 @@ func (r *Route) serve(ctx *fasthttp.RequestCtx, st *filter.State) {
 		}
 	}
 	if verdict == filter.Continue {
-		switch {
-		case r.cache != nil:
-			r.cache.Serve(ctx, r.proto(ctx) == protoHTTPS)
-		case r.esi != nil:
-			r.forwardESI(ctx, st)
-		default:
-			r.fwd.Forward(ctx, r.pool, r.outbound(ctx, st), r.timeout)
-		}
+		r.answer(ctx, st, det, urlHot)
 	}
 	for i := ran - 1; i >= 0; i-- {
 		if a := r.afters[i]; a != nil {
 			a.After(ctx, st)
 		}
+	}
+}
+
+// answer serves a request the funnel let through: from the cache (or the
+// hot micro-cache), or from the upstream.
+func (r *Route) answer(ctx *fasthttp.RequestCtx, st *filter.State, det *hot.Detector, urlHot bool) {
+	if det != nil {
+		release, ok := r.hotItem(ctx, st, det)
+		if !ok {
+			return
+		}
+		if release != nil {
+			defer release()
+		}
+	}
+	switch {
+	case r.cache != nil:
+		r.cache.Serve(ctx, r.proto(ctx) == protoHTTPS)
+	case urlHot && r.hot != nil && r.hot.micro != nil && ctx.IsGet():
+		r.serveMicro(ctx)
+	case r.esi != nil:
+		r.forwardESI(ctx, st)
+	default:
+		r.fwd.Forward(ctx, r.pool, r.outbound(ctx, st), r.timeout)
 	}
 }
 

@@ -30,6 +30,7 @@ type Table struct {
 	pools    map[string]*upstream.Pool
 	resolver *clientip.Resolver
 	sales    *stock.Sales
+	identity *filter.Identity // the identity source in "required" mode, nil without one
 	unrouted *metrics.RouteMetrics
 	access   bool
 
@@ -45,7 +46,8 @@ type Route struct {
 	pool     *upstream.Pool
 	fwd      *upstream.Forwarder
 	cache    *cachehttp.Route
-	esi      *esiPage // nil: no ESI on this route
+	esi      *esiPage  // nil: no ESI on this route
+	hot      *hotRoute // nil: nothing special for hot keys
 	gw       *Gateway
 	table    *Table
 	fragLat  prometheus.Observer // this route's latency as an ESI fragment
@@ -81,6 +83,13 @@ func build(cfg *config.Config, version uint64, prev *Table, g *Gateway) (*Table,
 	fail := func(err error) (*Table, error) {
 		t.closeNew(prev)
 		return nil, err
+	}
+	if cfg.Identity != nil {
+		id, err := filter.NewIdentity(cfg.Identity, filter.IdentityRequired)
+		if err != nil {
+			return fail(fmt.Errorf("identity: %w", err))
+		}
+		t.identity = id
 	}
 	for name, ucfg := range cfg.Upstreams {
 		if prev != nil {
@@ -144,6 +153,7 @@ func buildRoute(rc *config.Route, t *Table, g *Gateway) (*Route, error) {
 	if rc.Cache != nil && !rc.Private && d.Cache != nil {
 		r.cache = cachehttp.NewRoute(d.Cache, rc.Name, rc.Cache, &origin{route: r}, opts...)
 	}
+	r.hot = newHotRoute(r, rc, ucfg, d)
 	return r, nil
 }
 
