@@ -7,6 +7,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/valyala/fasthttp"
+
 	"edge/internal/config"
 )
 
@@ -31,8 +33,8 @@ type Cache struct {
 	bg       sync.WaitGroup // background refreshes under way
 	node     string         // this node's id on the purge bus
 	bus      atomic.Pointer[busConn]
-	clock    func() time.Time
-	onRemote func() // test hook: a purge from the bus was applied
+	clock    func() time.Time // nil: time.Now, or the request's start time
+	onRemote func()           // test hook: a purge from the bus was applied
 }
 
 // New builds a cache from cfg (zero fields take the defaults above;
@@ -52,7 +54,6 @@ func New(cfg config.Cache, m *Metrics) *Cache {
 		store:   newStore(shards, size, hot, maxEntry),
 		metrics: m,
 		node:    hex.EncodeToString(id[:]),
-		clock:   time.Now,
 	}
 	c.flights.m = make(map[string]*flight)
 	c.filter.Store(NewParamFilter(cfg.IgnoreParams))
@@ -136,4 +137,22 @@ func (c *Cache) Stats() Stats {
 }
 
 // now is the cache's clock in unix nanos (injectable in tests).
-func (c *Cache) now() int64 { return c.clock().UnixNano() }
+func (c *Cache) now() int64 { return c.timeNow().UnixNano() }
+
+func (c *Cache) timeNow() time.Time {
+	if c.clock != nil {
+		return c.clock()
+	}
+	return time.Now()
+}
+
+// requestTime is now for a request: the time fasthttp read it, which it
+// took anyway, unless a clock is injected.
+func (c *Cache) requestTime(ctx *fasthttp.RequestCtx) int64 {
+	if c.clock == nil {
+		if t := ctx.Time(); !t.IsZero() {
+			return t.UnixNano()
+		}
+	}
+	return c.now()
+}

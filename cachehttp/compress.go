@@ -49,20 +49,20 @@ func compressible(ct []byte) bool {
 	return false
 }
 
-// compressVariants sets e.gz and e.br from e.body when the type is
+// compressVariants sets e.gz and e.br from body when the type is
 // compressible and a variant saves at least a tenth of the bytes.
-func (e *Entry) compressVariants(contentType []byte) {
-	if len(e.body) < minCompressSize || !compressible(contentType) {
+func (e *Entry) compressVariants(body, contentType []byte) {
+	if len(body) < minCompressSize || !compressible(contentType) {
 		return
 	}
 	worth := func(z []byte) []byte {
-		if len(z) > len(e.body)-len(e.body)/10 {
+		if len(z) > len(body)-len(body)/10 {
 			return nil
 		}
 		return bytes.Clone(z)
 	}
-	e.gz = worth(fasthttp.AppendGzipBytesLevel(nil, e.body, gzipLevel))
-	e.br = worth(fasthttp.AppendBrotliBytesLevel(nil, e.body, brotliLevel))
+	e.gz = worth(fasthttp.AppendGzipBytesLevel(nil, body, gzipLevel))
+	e.br = worth(fasthttp.AppendBrotliBytesLevel(nil, body, brotliLevel))
 }
 
 // errEncoding is returned for a Content-Encoding the cache cannot undo.
@@ -73,7 +73,7 @@ var errTooLarge = errors.New("cachehttp: response too large to store")
 
 // identityBody returns the body of resp without content coding, at most
 // limit bytes. The cache asks origins for identity bodies; this handles
-// those that compress anyway (gzip, br).
+// those that compress anyway (gzip, br). The result may alias resp's body.
 func identityBody(resp *fasthttp.Response, limit int64) ([]byte, error) {
 	body := resp.Body()
 	ce := bytes.TrimSpace(resp.Header.ContentEncoding())
@@ -81,7 +81,7 @@ func identityBody(resp *fasthttp.Response, limit int64) ([]byte, error) {
 		if int64(len(body)) > limit {
 			return nil, errTooLarge
 		}
-		return bytes.Clone(body), nil
+		return body, nil
 	}
 	var r io.Reader
 	switch {

@@ -9,10 +9,10 @@ import (
 // notModified evaluates If-None-Match (weak comparison, "*" matches), or
 // when absent If-Modified-Since, against a stored 200 (RFC 9110 §13.2.2).
 func notModified(h *fasthttp.RequestHeader, e *Entry) bool {
-	if inm := h.Peek(fasthttp.HeaderIfNoneMatch); len(inm) > 0 {
+	if inm := h.PeekCanonical(hdrIfNoneMatch); len(inm) > 0 {
 		return etagListMatch(inm, e.etag, false)
 	}
-	ims := h.Peek(fasthttp.HeaderIfModifiedSince)
+	ims := h.PeekCanonical(hdrIfModifiedSince)
 	if len(ims) == 0 || e.modTime == 0 {
 		return false
 	}

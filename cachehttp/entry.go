@@ -2,8 +2,10 @@ package cachehttp
 
 import (
 	"bytes"
+	"encoding/binary"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/valyala/fasthttp"
 )
@@ -12,6 +14,10 @@ import (
 // immutable (it is read by many requests at once without locks); only its
 // freshness deadline moves, when a soft purge marks it stale. A new origin
 // answer or a revalidation makes a new Entry.
+//
+// The stored header set is packed into one allocation (fields), so a
+// million entries cost the garbage collector a few million objects rather
+// than tens of millions, and the heap stays close to what the store charges.
 type Entry struct {
 	// Template is what the route's Transformer.Parse made of the body when
 	// the response was stored (a parsed ESI page, say), nil otherwise. It is
@@ -19,17 +25,25 @@ type Entry struct {
 	Template any
 
 	key    string // primary key
-	skey   []byte // secondary key: values of the request headers Vary names
 	status int
-	// header is the stored header set, as served: hop-by-hop fields,
-	// Set-Cookie, Age, tag headers, Content-Length and Content-Encoding
-	// removed. Read only through CopyTo: Peek is not safe for concurrent use.
-	header  fasthttp.ResponseHeader
-	body    []byte // identity body
-	gz, br  []byte // compressed variants, nil when not worth it
+	// fields are the stored header lines, as served: hop-by-hop fields,
+	// Set-Cookie, Age, Date, tag headers, Content-Length and
+	// Content-Encoding removed. Each is a 4-byte key length, a 4-byte value
+	// length (little endian), the key and the value. key, skey, etag,
+	// lastMod and body are views into the same allocation (see pack).
+	fields  []byte
+	skey    []byte // secondary key: values of the request headers Vary names
 	etag    []byte
 	lastMod []byte // Last-Modified as received
 	modTime int64  // Last-Modified, unix seconds; 0 when absent or malformed
+	body    []byte // identity body
+	gz, br  []byte // compressed variants, nil when not worth it
+	blob    int    // capacity of the allocation fields...body live in
+	nfields int    // header lines in fields
+	// hdr is fields as a fasthttp header set, built when the entry is
+	// promoted to the protected segment: a hot entry's hits copy it in one
+	// CopyTo instead of adding each line. Set under the shard lock.
+	hdr atomic.Pointer[fasthttp.ResponseHeader]
 
 	storedAt   int64        // unix nanos
 	age        int64        // seconds the response was already old on arrival
@@ -50,8 +64,101 @@ func (e *Entry) Body() []byte { return e.body }
 // Key is the entry's cache key (see AppendKey).
 func (e *Entry) Key() string { return e.key }
 
-// CopyHeaderTo copies the stored header set into dst.
-func (e *Entry) CopyHeaderTo(dst *fasthttp.ResponseHeader) { e.header.CopyTo(dst) }
+// CopyHeaderTo adds the stored status and header set to dst (which should
+// be empty).
+func (e *Entry) CopyHeaderTo(dst *fasthttp.ResponseHeader) { e.writeHeader(dst) }
+
+// writeHeader sets the stored status and adds the stored header lines to h.
+func (e *Entry) writeHeader(h *fasthttp.ResponseHeader) {
+	h.SetStatusCode(e.status)
+	for b := e.fields; len(b) >= 8; {
+		kl := int(binary.LittleEndian.Uint32(b))
+		vl := int(binary.LittleEndian.Uint32(b[4:]))
+		h.AddBytesKV(b[8:8+kl], b[8+kl:8+kl+vl])
+		b = b[8+kl+vl:]
+	}
+}
+
+// pack stores h's lines, skey, the key and the body in one allocation
+// (fields, then skey, key and body are views into it), so an entry is a
+// handful of heap objects whatever its header count. body may alias a
+// pooled response: it is copied, unless keep says it is the entry's own
+// already (a Template may hold slices of it).
+func (e *Entry) pack(h *fasthttp.ResponseHeader, skey []byte, key string, body []byte, keep bool) {
+	n := len(skey) + len(key)
+	if !keep {
+		n += len(body)
+	}
+	for k, v := range h.All() {
+		n += 8 + len(k) + len(v)
+	}
+	buf := make([]byte, 0, n)
+	var etag, lastMod [2]int
+	e.nfields = 0
+	for k, v := range h.All() {
+		e.nfields++
+		buf = binary.LittleEndian.AppendUint32(buf, uint32(len(k)))
+		buf = binary.LittleEndian.AppendUint32(buf, uint32(len(v)))
+		buf = append(buf, k...)
+		switch {
+		case bytes.EqualFold(k, []byte(fasthttp.HeaderETag)):
+			etag = [2]int{len(buf), len(buf) + len(v)}
+		case bytes.EqualFold(k, []byte(fasthttp.HeaderLastModified)):
+			lastMod = [2]int{len(buf), len(buf) + len(v)}
+		}
+		buf = append(buf, v...)
+	}
+	view := func(from int) []byte { return buf[from:len(buf):len(buf)] }
+	e.fields = view(0)
+	buf = append(buf, skey...)
+	e.skey = view(len(e.fields))
+	start := len(buf)
+	buf = append(buf, key...)
+	if len(key) > 0 {
+		e.key = unsafe.String(&buf[start], len(key))
+	} else {
+		e.key = ""
+	}
+	if keep {
+		e.body = body
+	} else {
+		start = len(buf)
+		buf = append(buf, body...)
+		e.body = view(start)
+	}
+	e.etag, e.lastMod = nil, nil
+	if etag[1] > etag[0] {
+		e.etag = buf[etag[0]:etag[1]:etag[1]]
+	}
+	if lastMod[1] > lastMod[0] {
+		e.lastMod = buf[lastMod[0]:lastMod[1]:lastMod[1]]
+	}
+	e.modTime = 0
+	if len(e.lastMod) > 0 {
+		if t, err := fasthttp.ParseHTTPDate(e.lastMod); err == nil {
+			e.modTime = t.Unix()
+		}
+	}
+	e.blob = cap(buf)
+	if keep {
+		e.blob += cap(body)
+	}
+}
+
+// materialize builds e.hdr if needed and returns what it costs.
+func (e *Entry) materialize() int64 {
+	if e.hdr.Load() == nil {
+		h := new(fasthttp.ResponseHeader)
+		h.SetNoDefaultContentType(true)
+		e.writeHeader(h)
+		e.hdr.Store(h)
+	}
+	return e.hdrCost()
+}
+
+// hdrCost is what e.hdr costs when set: the struct, one argsKV and two
+// small allocations per line, and the bytes.
+func (e *Entry) hdrCost() int64 { return int64(320 + 112*e.nfields + len(e.fields)) }
 
 // isFresh reports whether the entry may be served without asking the origin.
 func (e *Entry) isFresh(now int64) bool { return now < e.fresh.Load() }
@@ -115,9 +222,9 @@ var unstoredHeaders = []string{
 	fasthttp.HeaderVary, "X-Cache", "Cache-Status", "Surrogate-Key", "Cache-Tag",
 }
 
-// storeHeader copies src into dst without what must not be stored. vary is
-// the Vary value to serve (empty: none).
-func storeHeader(dst, src *fasthttp.ResponseHeader, vary []byte) {
+// storeHeader copies src into dst without what must not be stored (Vary
+// too: the caller sets the one to serve).
+func storeHeader(dst, src *fasthttp.ResponseHeader) {
 	src.CopyTo(dst)
 	for _, name := range src.PeekAll(fasthttp.HeaderConnection) {
 		for tok := range bytes.SplitSeq(name, []byte{','}) {
@@ -131,9 +238,8 @@ func storeHeader(dst, src *fasthttp.ResponseHeader, vary []byte) {
 	}
 	dst.DelAllCookies()
 	dst.ResetConnectionClose()
-	if len(vary) > 0 {
-		dst.SetBytesV(fasthttp.HeaderVary, vary)
-	}
+	// An origin that sent no Content-Type gets none invented.
+	dst.SetNoDefaultContentType(true)
 }
 
 // parseTags reads Surrogate-Key (space-separated) and Cache-Tag
@@ -193,22 +299,14 @@ func varyValue(h *fasthttp.ResponseHeader, compressed bool) []byte {
 	return out
 }
 
-// entryOverhead is what an entry costs beyond its bytes: the Entry and
-// fasthttp.ResponseHeader structs, slice headers, the object, the LRU
-// element and map slot. Measured with BenchmarkMemory.
-const entryOverhead = 640
-
-// headerKVOverhead is what one stored header line costs beyond its bytes
-// (fasthttp's argsKV and the rounding of two small allocations).
-const headerKVOverhead = 64
+// entryOverhead is what an entry costs beyond the bytes it holds: the
+// Entry struct, the object and its variants slice, the LRU element and map
+// slot, and allocator rounding. Calibrated with BenchmarkMemory.
+const entryOverhead = 512
 
 // computeSize charges the entry its key, header lines, bodies and overhead.
 func (e *Entry) computeSize() {
-	n := int64(entryOverhead + len(e.key) + len(e.skey) + len(e.etag) + len(e.lastMod))
-	n += int64(len(e.body) + len(e.gz) + len(e.br))
-	for k, v := range e.header.All() {
-		n += int64(len(k) + len(v) + headerKVOverhead)
-	}
+	n := int64(entryOverhead + e.blob + cap(e.gz) + cap(e.br))
 	for _, t := range e.tags {
 		// Stored in the entry and in the tag index with the key.
 		n += int64(2*len(t) + len(e.key) + 64)
@@ -216,32 +314,17 @@ func (e *Entry) computeSize() {
 	e.size = n
 }
 
-// setValidators keeps the ETag and Last-Modified of h.
-func (e *Entry) setValidators(h *fasthttp.ResponseHeader) {
-	e.etag = bytes.Clone(h.Peek(fasthttp.HeaderETag))
-	e.lastMod = bytes.Clone(h.Peek(fasthttp.HeaderLastModified))
-	e.modTime = 0
-	if len(e.lastMod) > 0 {
-		if t, err := fasthttp.ParseHTTPDate(e.lastMod); err == nil {
-			e.modTime = t.Unix()
-		}
-	}
-}
-
 // refreshed is e with its header updated by a 304's fields (RFC 9111
-// §4.3.4): same bodies, tags and template. Deadlines and size are the
-// caller's to set.
-func (e *Entry) refreshed(nm *fasthttp.ResponseHeader) *Entry {
-	n := &Entry{
-		Template: e.Template,
-		key:      e.key, skey: e.skey, status: e.status,
-		body: e.body, gz: e.gz, br: e.br,
-		tags: e.tags,
-	}
-	e.header.CopyTo(&n.header)
-	mergeHeader(&n.header, nm)
-	n.setValidators(&n.header)
-	return n
+// §4.3.4): same bodies, tags and template. It returns the merged header
+// too, for the freshness verdict. Deadlines and size are the caller's.
+func (e *Entry) refreshed(nm *fasthttp.ResponseHeader) (*Entry, *fasthttp.ResponseHeader) {
+	n := &Entry{Template: e.Template, status: e.status, gz: e.gz, br: e.br, tags: e.tags}
+	h := new(fasthttp.ResponseHeader)
+	h.SetNoDefaultContentType(true)
+	e.writeHeader(h)
+	mergeHeader(h, nm)
+	n.pack(h, e.skey, e.key, e.body, e.Template != nil)
+	return n, h
 }
 
 // mergeHeader replaces in dst every field src carries, except those a 304

@@ -41,12 +41,16 @@ func (r *Route) miss(ctx *fasthttp.RequestCtx, sc *scratch) {
 		case outStored:
 			// Look again with this request's own Vary values.
 			now := r.c.now()
-			if e := r.lookup(ctx, sc, now); e != nil && (e == f.entry || e.isFresh(now)) {
+			e := r.lookup(ctx, sc, now)
+			if e != nil && (e == f.entry || e.isFresh(now)) {
 				r.m.coalesced.Inc()
 				r.write(ctx, e, sc, now, kindCoalesced)
 				return
 			}
 			// Another variant: lead (or join) a fetch of our own.
+			if e != nil {
+				sc.stale = e
+			}
 		case outPass:
 			r.m.pass.Inc()
 			r.pass(ctx, sc)
@@ -113,6 +117,8 @@ func (r *Route) lead(ctx *fasthttp.RequestCtx, sc *scratch, key string, f *fligh
 		r.m.hit.Inc()
 		r.write(ctx, e, sc, now, kindHit)
 		return
+	} else if e != nil {
+		sc.stale = e // the newest stale copy: revalidate that one
 	}
 	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
 	defer fasthttp.ReleaseRequest(req)
@@ -140,8 +146,8 @@ func (r *Route) answer(ctx *fasthttp.RequestCtx, sc *scratch, res fetched, resp 
 			r.m.miss.Inc()
 		}
 		r.write(ctx, res.entry, sc, r.c.now(), res.kind)
-	case r.serveStaleOnError(ctx, sc):
-		// res.out is outShared or outFailed.
+	case (res.out == outShared || res.out == outFailed) && r.serveStaleOnError(ctx, sc):
+		// The origin failed; a stale copy stands in.
 	case res.out == outFailed:
 		r.countFetchAnswer(xc)
 		r.origin.WriteError(ctx, res.err)
@@ -188,20 +194,20 @@ func (r *Route) fetch(req *fasthttp.Request, resp *fasthttp.Response, client *fa
 		return fetched{out: outFailed, err: fmt.Errorf("cachehttp: origin fetch: %w", err)}
 	}
 	status := resp.StatusCode()
-	now := r.c.clock()
+	now := r.c.timeNow()
 	authorized := len(req.Header.Peek(fasthttp.HeaderAuthorization)) > 0
 	switch {
 	case status == fasthttp.StatusNotModified && stale != nil:
 		r.m.notModified.Inc()
-		n := stale.refreshed(&resp.Header)
-		f := decide(n.status, &n.header, authorized, &r.pol, now)
+		n, merged := stale.refreshed(&resp.Header)
+		f := decide(n.status, merged, authorized, &r.pol, now)
 		n.setTimes(f, now)
 		n.computeSize()
 		if !f.store {
 			r.c.store.remove(key)
 			return fetched{out: outPass, entry: n, kind: kindRevalidated}
 		}
-		r.c.store.addVariant(parseVary(&n.header, r.pol.stripCookies), n, now.UnixNano())
+		r.c.store.addVariant(parseVary(merged, r.pol.stripCookies), n, now.UnixNano())
 		return fetched{out: outStored, entry: n, kind: kindRevalidated}
 	case status >= 500 && status != fasthttp.StatusNotImplemented:
 		r.m.serverError.Inc()
@@ -227,25 +233,28 @@ func (r *Route) newEntry(key string, client *fasthttp.RequestHeader, resp *fasth
 		return nil, varySpec{}, err
 	}
 	spec := parseVary(&resp.Header, r.pol.stripCookies)
-	e := &Entry{key: key, status: resp.StatusCode(), body: body}
-	e.skey = appendSecondaryKey(nil, spec.names, client)
+	e := &Entry{status: resp.StatusCode()}
 	e.tags = parseTags(&resp.Header)
-	e.setValidators(&resp.Header)
-	storeHeader(&e.header, &resp.Header, nil)
-	if r.tr.Parse != nil {
-		if e.Template, err = r.tr.Parse(&e.header, e.body); err != nil {
+	h := fasthttp.AcquireResponse()
+	defer fasthttp.ReleaseResponse(h)
+	storeHeader(&h.Header, &resp.Header)
+	keep := r.tr.Parse != nil
+	if keep {
+		body = bytes.Clone(body) // the entry's own: the template may keep slices of it
+		if e.Template, err = r.tr.Parse(&h.Header, body); err != nil {
 			return nil, spec, fmt.Errorf("cachehttp: transform %s: %w", key, err)
 		}
 	}
 	if e.Template == nil && !f.noTransform {
-		e.compressVariants(resp.Header.ContentType())
+		e.compressVariants(body, h.Header.ContentType())
 	}
 	if v := varyValue(&resp.Header, e.gz != nil || e.br != nil); len(v) > 0 {
-		e.header.SetBytesV(fasthttp.HeaderVary, v)
+		h.Header.SetBytesV(fasthttp.HeaderVary, v)
 	}
 	if e.status == fasthttp.StatusOK && e.Template == nil {
-		e.header.SetCanonical(hdrAcceptRange, []byte("bytes"))
+		h.Header.SetCanonical(hdrAcceptRange, []byte("bytes"))
 	}
+	e.pack(&h.Header, appendSecondaryKey(nil, spec.names, client), key, body, keep)
 	e.setTimes(f, now)
 	e.computeSize()
 	return e, spec, nil

@@ -346,3 +346,22 @@ func TestRequestDirectivesIgnored(t *testing.T) {
 		}
 	}
 }
+
+func TestFreshUncacheableAnswerBeatsStale(t *testing.T) {
+	t.Parallel()
+	var private atomic.Bool
+	e := newEnv(t, &config.RouteCache{TTL: dur(time.Second), StaleIfError: dur(time.Hour)}, func(ctx *fasthttp.RequestCtx) {
+		if private.Load() {
+			ctx.Response.Header.Set("Cache-Control", "private")
+			ctx.SetBodyString("new")
+			return
+		}
+		ctx.SetBodyString("old")
+	})
+	_ = e.get(t, "/p")
+	private.Store(true)
+	e.clock.Advance(time.Minute)
+	if r := e.get(t, "/p"); string(r.Body()) != "new" || xcache(r) != "MISS" {
+		t.Fatalf("got %q %q, want the origin's new answer", r.Body(), xcache(r))
+	}
+}

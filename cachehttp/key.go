@@ -247,10 +247,21 @@ func appendPath(dst, p []byte) ([]byte, error) {
 	for i <= len(p) {
 		segStart := len(dst)
 		j := i
-		for ; j < len(p) && p[j] != '/'; j++ {
+		for j < len(p) && p[j] != '/' {
+			// Copy a run of characters that stand as they are.
+			k := j
+			for k < len(p) && charClass[p[k]]&pathRaw != 0 {
+				k++
+			}
+			if k > j {
+				dst = append(dst, p[j:k]...)
+				j = k
+				continue
+			}
 			c := p[j]
+			j++
 			if c == '%' {
-				b, ok := unhex2(p, j)
+				b, ok := unhex2(p, j-1)
 				if !ok {
 					return dst, errPercent
 				}
@@ -320,7 +331,17 @@ func appendQuery(dst, q []byte, ignore *ParamFilter) ([]byte, error) {
 		pStart := len(dst)
 		nameEnd := -1
 		j := i
-		for ; j < len(q) && q[j] != '&'; j++ {
+		for j < len(q) && q[j] != '&' {
+			// Copy a run of characters that stand as they are.
+			k := j
+			for k < len(q) && charClass[q[k]]&queryRun != 0 {
+				k++
+			}
+			if k > j {
+				dst = append(dst, q[j:k]...)
+				j = k
+				continue
+			}
 			c := q[j]
 			switch c {
 			case '%':
@@ -328,7 +349,7 @@ func appendQuery(dst, q []byte, ignore *ParamFilter) ([]byte, error) {
 				if !ok {
 					return dst, errPercent
 				}
-				j += 2
+				j += 3
 				if isUnreserved(b) {
 					dst = append(dst, b)
 				} else {
@@ -340,6 +361,7 @@ func appendQuery(dst, q []byte, ignore *ParamFilter) ([]byte, error) {
 					nameEnd = len(dst)
 				}
 			}
+			j++
 			var err error
 			if dst, err = appendRaw(dst, c, queryRaw); err != nil {
 				return dst, err
@@ -441,6 +463,7 @@ func mergeSort(buf []byte, s, tmp []span) {
 const (
 	pathRaw  = 1 << iota // allowed raw in a path segment
 	queryRaw             // allowed raw in a query
+	queryRun             // allowed raw in a query and not a delimiter ('&', '=')
 )
 
 var charClass = func() (t [256]uint8) {
@@ -454,6 +477,11 @@ var charClass = func() (t [256]uint8) {
 	}
 	for _, c := range []byte("/?") {
 		t[c] |= queryRaw
+	}
+	for c := range t {
+		if t[c]&queryRaw != 0 && c != '&' && c != '=' {
+			t[c] |= queryRun
+		}
 	}
 	return t
 }()

@@ -38,9 +38,11 @@ type Origin interface {
 // client gets is what Render makes.
 type Transformer struct {
 	// Parse runs once when a response is stored, with the header set being
-	// stored (it may adjust it) and the identity body. A nil result stores
-	// the entry as plain bytes; an error means the response is not stored
-	// (it is passed through as the origin sent it).
+	// stored (it may adjust it, but not keep it past the call) and the
+	// identity body, which stays the entry's (the template may keep slices
+	// of it; nothing may change it). A nil result stores the entry as plain
+	// bytes; an error means the response is not stored (it is passed
+	// through as the origin sent it).
 	Parse func(hdr *fasthttp.ResponseHeader, body []byte) (any, error)
 	// Render answers a request from an entry with a Template. The cache has
 	// already written the stored status and headers, Age, X-Cache and

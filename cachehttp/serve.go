@@ -1,6 +1,7 @@
 package cachehttp
 
 import (
+	"bytes"
 	"sync"
 
 	"github.com/valyala/fasthttp"
@@ -12,10 +13,23 @@ type scratch struct {
 	skey  []byte // secondary key
 	buf   []byte // header values
 	stale *Entry // the stale variant found, if any
+	// The last Accept-Encoding parsed with this scratch and its verdict:
+	// browsers send a few identical strings, so most hits skip the parse.
+	ae           []byte
+	aeBr, aeGzip bool
+}
+
+// acceptEncoding is acceptEncoding(ae) remembered for the next request.
+func (sc *scratch) acceptEncoding(ae []byte) (br, gz bool) {
+	if !bytes.Equal(ae, sc.ae) || sc.ae == nil {
+		sc.ae = append(sc.ae[:0], ae...)
+		sc.aeBr, sc.aeGzip = acceptEncoding(ae)
+	}
+	return sc.aeBr, sc.aeGzip
 }
 
 var scratchPool = sync.Pool{New: func() any {
-	return &scratch{key: make([]byte, 0, 256), skey: make([]byte, 0, 64), buf: make([]byte, 0, 64)}
+	return &scratch{key: make([]byte, 0, 256), skey: make([]byte, 0, 64), buf: make([]byte, 0, 64), ae: make([]byte, 0, 64)}
 }}
 
 func acquireScratch() *scratch { return scratchPool.Get().(*scratch) }
@@ -58,7 +72,7 @@ func (r *Route) Serve(ctx *fasthttp.RequestCtx, https bool) {
 		writeInvalid(ctx)
 		return
 	}
-	now := r.c.now()
+	now := r.c.requestTime(ctx)
 	if o := r.c.store.get(sc.key, now); o != nil {
 		if o.isPass(now) {
 			r.m.pass.Inc()
@@ -111,6 +125,15 @@ var (
 	hdrCacheStatus = []byte("Cache-Status")
 	hdrAcceptRange = []byte(fasthttp.HeaderAcceptRanges)
 
+	// Request header names in canonical form, for PeekCanonical: the
+	// gateway's server normalises header names (the fasthttp default), so
+	// the hit path skips normalising its lookups.
+	hdrRange           = []byte(fasthttp.HeaderRange)
+	hdrIfRange         = []byte(fasthttp.HeaderIfRange)
+	hdrAcceptEncoding  = []byte(fasthttp.HeaderAcceptEncoding)
+	hdrIfNoneMatch     = []byte(fasthttp.HeaderIfNoneMatch)
+	hdrIfModifiedSince = []byte(fasthttp.HeaderIfModifiedSince)
+
 	xCache = [...][]byte{
 		kindHit: []byte("HIT"), kindStale: []byte("STALE"), kindStaleError: []byte("STALE"),
 		kindMiss: []byte("MISS"), kindCoalesced: []byte("MISS"), kindRevalidated: []byte("MISS"),
@@ -132,7 +155,11 @@ var (
 // the client accepts.
 func (r *Route) write(ctx *fasthttp.RequestCtx, e *Entry, sc *scratch, now int64, k kind) {
 	h := &ctx.Response.Header
-	e.header.CopyTo(h)
+	if hh := e.hdr.Load(); hh != nil {
+		hh.CopyTo(h)
+	} else {
+		e.writeHeader(h)
+	}
 	sc.buf = appendInt(sc.buf[:0], e.ageAt(now))
 	h.SetCanonical(hdrAge, sc.buf)
 	h.SetCanonical(hdrXCache, xCache[k])
@@ -151,7 +178,7 @@ func (r *Route) write(ctx *fasthttp.RequestCtx, e *Entry, sc *scratch, now int64
 			ctx.Response.ResetBody()
 			return
 		}
-		if spec := rh.Peek(fasthttp.HeaderRange); len(spec) > 0 && ifRangeHolds(rh.Peek(fasthttp.HeaderIfRange), e) {
+		if spec := rh.PeekCanonical(hdrRange); len(spec) > 0 && ifRangeHolds(rh.PeekCanonical(hdrIfRange), e) {
 			if writeRange(ctx, e, spec) {
 				return
 			}
@@ -159,7 +186,7 @@ func (r *Route) write(ctx *fasthttp.RequestCtx, e *Entry, sc *scratch, now int64
 	}
 	body := e.body
 	if e.gz != nil || e.br != nil {
-		br, gz := acceptEncoding(rh.Peek(fasthttp.HeaderAcceptEncoding))
+		br, gz := sc.acceptEncoding(rh.PeekCanonical(hdrAcceptEncoding))
 		switch {
 		case br && e.br != nil:
 			h.SetContentEncodingBytes(strBrotli)

@@ -405,8 +405,15 @@ func TestHitAllocatesNothing(t *testing.T) {
 		ctx.SetContentType("text/html")
 		ctx.SetBodyString(pageBody)
 	})
-	c := New(config.Cache{Size: 1 << 20}, NewMetrics(nil))
-	r := NewRoute(c, "alloc", &config.RouteCache{}, origin)
+	// A protected (materialised) entry and a plain one: hot_size of one byte
+	// keeps everything out of the protected segment.
+	for _, hot := range []config.Size{1 << 18, 1} {
+		c := New(config.Cache{Size: 1 << 20, HotSize: hot}, NewMetrics(nil))
+		testHitAllocs(t, NewRoute(c, "alloc", &config.RouteCache{}, origin), hot > 1)
+	}
+}
+
+func testHitAllocs(t *testing.T, r *Route, hot bool) {
 	for _, ae := range []string{"", "gzip, br"} {
 		var ctx fasthttp.RequestCtx
 		ctx.Request.SetRequestURI("/item/42?utm_source=x&b=1&a=2")
@@ -424,7 +431,36 @@ func TestHitAllocatesNothing(t *testing.T) {
 			r.Serve(&ctx, true)
 		})
 		if allocs != 0 {
-			t.Fatalf("a hit (Accept-Encoding %q) allocates %.2f times, want 0", ae, allocs)
+			t.Fatalf("a hit (Accept-Encoding %q, hot %v) allocates %.2f times, want 0", ae, hot, allocs)
 		}
+		if st := r.c.Stats(); (st.HotURLs == 1) != hot {
+			t.Fatalf("hot URLs %d, want hot=%v", st.HotURLs, hot)
+		}
+	}
+}
+
+func TestNoContentTypeInvented(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, &config.RouteCache{TTL: dur(time.Minute)}, func(ctx *fasthttp.RequestCtx) {
+		ctx.Response.Header.SetNoDefaultContentType(true)
+		ctx.SetBodyString(pageBody)
+	})
+	// Like the gateway's server (NoDefaultContentType), on a bare ctx so the
+	// header is seen as edge wrote it.
+	var ctx fasthttp.RequestCtx
+	ctx.Request.SetRequestURI("/raw")
+	ctx.Request.Header.SetHost("shop.example")
+	ctx.Request.Header.Set("Accept-Encoding", "gzip")
+	for range promoteHits + 2 { // miss, plain hits, then hits of the promoted entry
+		ctx.Response.Reset()
+		ctx.Response.Header.SetNoDefaultContentType(true)
+		e.route.Serve(&ctx, false)
+		h := &ctx.Response.Header
+		if len(h.ContentType()) != 0 || len(h.ContentEncoding()) != 0 {
+			t.Fatalf("%q: Content-Type %q, Content-Encoding %q", xcache(&ctx.Response), h.ContentType(), h.ContentEncoding())
+		}
+	}
+	if xcache(&ctx.Response) != "HIT" {
+		t.Fatal(xcache(&ctx.Response))
 	}
 }

@@ -44,6 +44,42 @@ func (o *object) expired(now int64) bool {
 	return true
 }
 
+// computeSize charges the object its key, its variants and their
+// materialised header sets.
+func (o *object) computeSize() int64 {
+	n := objectOverhead + int64(len(o.key))
+	for _, e := range o.variants {
+		n += e.size
+		if e.hdr.Load() != nil {
+			n += e.hdrCost()
+		}
+	}
+	return n
+}
+
+// hotSize is the object's size once in the protected segment.
+func (o *object) hotSize() int64 {
+	n := objectOverhead + int64(len(o.key))
+	for _, e := range o.variants {
+		n += e.size + e.hdrCost()
+	}
+	return n
+}
+
+// setHot moves the object in or out of the protected segment and returns
+// its new size: promotion materialises the variants' header sets (see
+// Entry.hdr), which stay when the object is demoted, so an object going in
+// and out of the segment allocates them once. The shard lock is held.
+func (o *object) setHot(hot bool) int64 {
+	if hot {
+		for _, e := range o.variants {
+			e.materialize()
+		}
+	}
+	o.hot.Store(hot)
+	return o.computeSize()
+}
+
 // isPass reports whether the object is a live hit-for-pass mark.
 func (o *object) isPass(now int64) bool { return len(o.variants) == 0 && now < o.passUntil }
 
@@ -65,7 +101,10 @@ const (
 	// bumpEvery: an object read more often than this is not moved to the
 	// LRU front again, so a hot key's hits take only the shared lock.
 	bumpEvery = int64(100 * time.Millisecond)
-	lruCount  = math.MaxInt32 // the LRUs are bounded by bytes, not count
+	// hotIdle: a protected object not read for this long may make room for
+	// one promoted by the frequency rule.
+	hotIdle  = int64(10 * time.Second)
+	lruCount = math.MaxInt32 // the LRUs are bounded by bytes, not count
 )
 
 // shard is one lock's worth of the store: a main LRU, a protected LRU for
@@ -74,8 +113,42 @@ type shard struct {
 	mu   sync.RWMutex
 	main *simplelru.LRU[string, *object]
 	hot  *simplelru.LRU[string, *object]
-	tags map[string]map[string]struct{} // tag -> keys
-	_    [40]byte                       // keep shards' locks on separate cache lines
+	// hotView is a read-only copy of hot's map, replaced (under mu) on every
+	// change of the protected segment, which is rare: the hits of hot
+	// objects, nearly all the traffic of a sale, take no lock at all, so
+	// they scale with cores instead of queueing on one reader count.
+	hotView atomic.Pointer[map[string]*object]
+	tags    map[string]map[string]struct{} // tag -> keys
+	_       [64]byte                       // keep shards' locks on separate cache lines
+}
+
+// syncHot republishes hotView after a change of sh.hot. sh.mu is held.
+func (sh *shard) syncHot() {
+	m := make(map[string]*object, sh.hot.Len())
+	for _, k := range sh.hot.Keys() {
+		o, _ := sh.hot.Peek(k)
+		m[k] = o
+	}
+	sh.hotView.Store(&m)
+}
+
+// lookup finds k without taking the lock for protected objects.
+func (sh *shard) lookup(k string) *object {
+	if m := sh.hotView.Load(); m != nil {
+		if o := (*m)[k]; o != nil {
+			return o
+		}
+	}
+	sh.mu.RLock()
+	o, _ := sh.main.Peek(k)
+	sh.mu.RUnlock()
+	if o == nil {
+		// Promoted while we looked.
+		if m := sh.hotView.Load(); m != nil {
+			o = (*m)[k]
+		}
+	}
+	return o
 }
 
 // store is the byte-bounded, sharded LRU holding the cache's objects. The
@@ -134,13 +207,8 @@ func bytesString(b []byte) string { return unsafe.String(unsafe.SliceData(b), le
 func (s *store) get(key []byte, now int64) *object {
 	sh := s.shardOf(key)
 	k := bytesString(key)
-	sh.mu.RLock()
-	o, ok := sh.hot.Peek(k)
-	if !ok {
-		o, ok = sh.main.Peek(k)
-	}
-	sh.mu.RUnlock()
-	if !ok {
+	o := sh.lookup(k)
+	if o == nil {
 		return nil
 	}
 	if o.expired(now) {
@@ -162,7 +230,7 @@ func (s *store) get(key []byte, now int64) *object {
 		sh.mu.Unlock()
 	}
 	if !o.hot.Load() && len(o.variants) > 0 && o.hits.Add(1) == promoteHits {
-		s.promote(o.key)
+		s.promoteAt(o.key, now, false)
 	}
 	return o
 }
@@ -188,12 +256,14 @@ func (s *store) put(o *object) {
 }
 
 func (s *store) putLocked(sh *shard, o *object) {
-	if old := s.removeLocked(sh, o.key); old != nil && old.hot.Load() {
-		o.hot.Store(true)
+	old := s.removeLocked(sh, o.key)
+	o.size = o.setHot(old != nil && old.hot.Load() && len(o.variants) > 0)
+	if o.bumped.Load() == 0 {
+		o.bumped.Store(time.Now().UnixNano())
 	}
-	o.bumped.Store(time.Now().UnixNano())
 	if o.hot.Load() {
 		sh.hot.Add(o.key, o)
+		sh.syncHot()
 		s.hotBytes.Add(o.size)
 		s.hotObjects.Add(1)
 	} else {
@@ -221,7 +291,8 @@ func (s *store) addVariant(spec varySpec, e *Entry, now int64) bool {
 	}
 	sh := s.shardOfString(e.key)
 	sh.mu.Lock()
-	o := &object{key: e.key, vary: spec, size: objectOverhead + int64(len(e.key))}
+	o := &object{key: e.key, vary: spec}
+	o.bumped.Store(now)
 	if old, ok := sh.peek(e.key); ok && len(old.variants) > 0 && old.vary.same(spec) {
 		for _, v := range old.variants {
 			if !bytes.Equal(v.skey, e.skey) && !v.expired(now) {
@@ -234,7 +305,6 @@ func (s *store) addVariant(spec varySpec, e *Entry, now int64) bool {
 	}
 	o.variants = append(o.variants, e)
 	for _, v := range o.variants {
-		o.size += v.size
 		for _, t := range v.tags {
 			if !containsString(o.tags, t) {
 				o.tags = append(o.tags, t)
@@ -254,7 +324,7 @@ func (s *store) addVariant(spec varySpec, e *Entry, now int64) bool {
 // setPass marks key hit-for-pass until the given time, replacing what was
 // stored under it.
 func (s *store) setPass(key string, until int64) {
-	s.put(&object{key: key, passUntil: until, size: objectOverhead + int64(len(key))})
+	s.put(&object{key: key, passUntil: until})
 }
 
 // removeLocked takes key out of the shard and the counters; sh.mu is held.
@@ -262,6 +332,7 @@ func (s *store) removeLocked(sh *shard, key string) *object {
 	o, ok := sh.hot.Peek(key)
 	if ok {
 		sh.hot.Remove(key)
+		sh.syncHot()
 	} else if o, ok = sh.main.Peek(key); ok {
 		sh.main.Remove(key)
 	} else {
@@ -304,6 +375,9 @@ func (s *store) evict() {
 				lru = sh.hot
 			}
 			_, o, ok := lru.RemoveOldest()
+			if ok && fromHot {
+				sh.syncHot()
+			}
 			if ok {
 				s.forget(sh, o)
 				o.hot.Store(false)
@@ -318,8 +392,15 @@ func (s *store) evict() {
 }
 
 // promote moves the object under key into the protected segment, where a
-// scan of cold URLs cannot evict it. It reports whether key was found.
-func (s *store) promote(key string) bool {
+// scan of cold URLs cannot evict it, demoting the segment's least recently
+// used objects if it is full. It reports whether key is now protected.
+func (s *store) promote(key string) bool { return s.promoteAt(key, 0, true) }
+
+// promoteAt promotes key. Unless force is set (an explicit Promote), a full
+// segment only makes room by demoting objects idle for hotIdle: a working
+// set larger than the segment then stays put instead of churning in and
+// out of it on every few hits.
+func (s *store) promoteAt(key string, now int64, force bool) bool {
 	sh := s.shardOfString(key)
 	sh.mu.Lock()
 	o, ok := sh.main.Peek(key)
@@ -328,18 +409,52 @@ func (s *store) promote(key string) bool {
 		sh.mu.Unlock()
 		return hot
 	}
-	if o.size > s.hotLimit.Load() || len(o.variants) == 0 {
+	if o.hotSize() > s.hotLimit.Load() || len(o.variants) == 0 {
 		sh.mu.Unlock()
 		return false
 	}
+	if !force {
+		for s.hotBytes.Load()+o.hotSize() > s.hotLimit.Load() {
+			_, tail, ok := sh.hot.GetOldest()
+			if !ok || now-tail.bumped.Load() < hotIdle {
+				o.hits.Store(0) // try again after as many hits
+				sh.mu.Unlock()
+				return false
+			}
+			s.demoteOldest(sh)
+		}
+	}
 	sh.main.Remove(key)
 	sh.hot.Add(key, o)
-	o.hot.Store(true)
+	sh.syncHot()
+	size := o.setHot(true)
+	s.bytes.Add(size - o.size)
+	o.size = size
 	s.hotBytes.Add(o.size)
 	s.hotObjects.Add(1)
 	s.promotions.Add(1)
 	sh.mu.Unlock()
 	s.shrinkHot(0)
+	s.evict()
+	return true
+}
+
+// demoteOldest moves the least recently used object of sh's protected
+// segment to the front of its main segment. sh.mu is held.
+func (s *store) demoteOldest(sh *shard) bool {
+	k, o, ok := sh.hot.RemoveOldest()
+	if !ok {
+		return false
+	}
+	sh.syncHot()
+	s.hotBytes.Add(-o.size)
+	size := o.setHot(false)
+	s.bytes.Add(size - o.size)
+	o.size = size
+	o.hits.Store(0)
+	sh.main.Add(k, o)
+	s.hotObjects.Add(-1)
+	s.demoted.Add(1)
 	return true
 }
 
@@ -351,13 +466,7 @@ func (s *store) shrinkHot(reserve int64) {
 	for s.hotBytes.Load() > s.hotLimit.Load()-reserve && empty <= len(s.shards) {
 		sh := &s.shards[s.cursor.Add(1)&s.mask]
 		sh.mu.Lock()
-		if k, o, ok := sh.hot.RemoveOldest(); ok {
-			o.hot.Store(false)
-			o.hits.Store(0)
-			sh.main.Add(k, o)
-			s.hotBytes.Add(-o.size)
-			s.hotObjects.Add(-1)
-			s.demoted.Add(1)
+		if s.demoteOldest(sh) {
 			empty = 0
 		} else {
 			empty++

@@ -14,9 +14,11 @@ import (
 
 // mkEntry makes a stored-ready entry fresh for an hour from now.
 func mkEntry(key string, body int, now time.Time) *Entry {
-	e := &Entry{key: key, status: 200, body: make([]byte, body)}
-	e.header.SetContentType("text/plain")
-	e.header.Set("Cache-Control", "max-age=3600")
+	e := &Entry{status: 200}
+	var h fasthttp.ResponseHeader
+	h.SetContentType("text/plain")
+	h.Set("Cache-Control", "max-age=3600")
+	e.pack(&h, nil, key, make([]byte, body), false)
 	e.setTimes(freshness{lifetime: time.Hour}, now)
 	e.computeSize()
 	return e
@@ -163,7 +165,8 @@ func TestVariantsBounded(t *testing.T) {
 	spec := varySpec{names: [][]byte{[]byte("User-Agent")}}
 	for i := range maxVariants + 5 {
 		e := mkEntry("http://h/ua", 10, now)
-		e.skey = []byte(fmt.Sprintf("agent-%d\x00", i))
+		var h fasthttp.ResponseHeader
+		e.pack(&h, fmt.Appendf(nil, "agent-%d\x00", i), "http://h/ua", make([]byte, 10), false)
 		e.computeSize()
 		s.addVariant(spec, e, now.UnixNano())
 	}
@@ -210,4 +213,41 @@ func TestCacheResizeAndStats(t *testing.T) {
 		t.Fatalf("after resize %+v", st)
 	}
 	checkAccounting(t, c.store)
+}
+
+func TestFrequencyPromotionWhenSegmentFull(t *testing.T) {
+	t.Parallel()
+	s := newStore(1, 1<<20, 20_000, 1<<20)
+	now := time.Now()
+	ns := now.UnixNano()
+	var keys []string
+	for i := range 20 {
+		k := fmt.Sprintf("http://h/%d", i)
+		keys = append(keys, k)
+		s.addVariant(varySpec{}, mkEntry(k, 2000, now), ns)
+	}
+	hit := func(k string, at int64) {
+		for range promoteHits {
+			s.get([]byte(k), at)
+		}
+	}
+	for _, k := range keys {
+		hit(k, ns)
+	}
+	full := s.hotObjects.Load()
+	if full == 0 || full == int64(len(keys)) {
+		t.Fatalf("%d of %d promoted into a segment for a few", full, len(keys))
+	}
+	// Busy protected objects are not pushed out by newcomers...
+	last := keys[len(keys)-1]
+	hit(last, ns+int64(time.Second))
+	if o := s.get([]byte(last), ns); o.hot.Load() || s.demoted.Load() != 0 {
+		t.Fatal("a busy protected object was demoted for a newcomer")
+	}
+	// ...idle ones are.
+	hit(last, ns+hotIdle+int64(time.Second))
+	if o := s.get([]byte(last), ns); !o.hot.Load() || s.demoted.Load() == 0 {
+		t.Fatal("an idle protected object kept its place")
+	}
+	checkAccounting(t, s)
 }

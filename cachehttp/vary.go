@@ -72,23 +72,15 @@ func canonicalHeader(name []byte) []byte {
 
 // appendSecondaryKey appends the values of the named request headers, each
 // trimmed of surrounding whitespace and ended by a NUL (which no header value
-// contains). Absent and empty headers both give an empty value.
+// contains). Absent and empty headers both give an empty value. names are
+// canonical and so are the request's header names (see hdrRange).
 func appendSecondaryKey(dst []byte, names [][]byte, h *fasthttp.RequestHeader) []byte {
 	for _, n := range names {
-		dst = append(dst, bytes.TrimSpace(h.PeekBytes(n))...)
+		dst = append(dst, bytes.TrimSpace(h.PeekCanonical(n))...)
 		dst = append(dst, 0)
 	}
 	return dst
 }
-
-// encoding is one stored representation of a body.
-type encoding uint8
-
-const (
-	encIdentity encoding = iota
-	encGzip
-	encBrotli
-)
 
 // acceptEncoding reads a request's Accept-Encoding and says whether brotli
 // and gzip are acceptable (listed, or covered by "*", with a q-value above

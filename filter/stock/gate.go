@@ -97,8 +97,9 @@ func (g *Gate) Name() string { return "stock" }
 
 // reservation is what Handle leaves for After in the request's user values.
 type reservation struct {
-	sale *Sale
-	id   uint64
+	sale   *Sale
+	id     uint64
+	capped bool // the take counted against the shopper's per-user cap
 }
 
 // resKey is the user-value key of the reservation.
@@ -128,7 +129,7 @@ func (g *Gate) Handle(ctx *fasthttp.RequestCtx, st *filter.State) filter.Verdict
 	case Taken:
 		g.dec.taken.Inc()
 		r := resPool.Get().(*reservation)
-		r.sale, r.id = sale, id
+		r.sale, r.id, r.capped = sale, id, g.perUser > 0
 		ctx.SetUserValue(resKey{}, r)
 		st.Reserved = true
 		return filter.Continue

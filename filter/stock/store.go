@@ -23,8 +23,9 @@
 // StockHandler(ledger) under EdgePrefix on the public listener and
 // AdminHandlers(ledger) on the admin listener; store.Close() at shutdown.
 // On every (re)load: sales := NewSales(cfg.Sales); ledger.Seed(ctx, sales);
-// one NewGate per route with stock:; once the new table took effect,
-// ledger.Use(sales).
+// one NewGate per route with stock: (its SoldOutCheck goes right after the
+// item stage, the gate after the cheaper stages); once the new table took
+// effect, ledger.Use(sales).
 //
 // The invariant the package keeps under every fault it knows of (Redis down,
 // Redis restarted empty, a retried call, the shop failing or timing out) is

@@ -88,6 +88,7 @@ func New(cfg *config.Config, path, version string, log *slog.Logger) (*App, erro
 	}
 	var store stock.Store = stock.NewMemory()
 	if cfg.Redis != nil {
+		redisx.RouteLogs(log)
 		a.rdb = redisx.New(cfg.Redis)
 		deps.Stages.Redis = a.rdb
 		a.redisUp = redisx.NewHealth(a.rdb, cfg.Redis.Timeout.D(), log)

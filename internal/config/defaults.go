@@ -169,6 +169,15 @@ func routeDefaults(r *Route, haveIdentity bool) {
 		setInt(&q.ConcurrencyPerItem, 8)
 		setDuration(&q.MaxWait, 2*time.Second)
 		setInt(&q.MaxWaiting, 1024)
+		setInt(&q.MaxLength, 100000)
+		setInt(&q.Concurrency, 64)
+		if q.Retries == nil {
+			q.Retries = intPtr(5)
+		}
+		setDuration(&q.RetryBackoff, 500*time.Millisecond)
+		setDuration(&q.ResultTTL, time.Hour)
+		setDuration(&q.ClaimIdle, 30*time.Second)
+		setDuration(&q.LongPollMax, 20*time.Second)
 	}
 	for _, rl := range r.RateLimit {
 		if rl == nil {

@@ -331,6 +331,34 @@ type Queue struct {
 	// MaxWaiting bounds the orders waiting per item; more get queue_full at
 	// once. Default 1024.
 	MaxWaiting int `yaml:"max_waiting"`
+
+	// The settings below apply to mode async only.
+
+	// MaxLength bounds the orders queued and not yet answered by the shop,
+	// for the whole route (fleet-wide with Redis); more get 503 queue_full.
+	// Default 100000.
+	MaxLength int `yaml:"max_length"`
+	// Concurrency bounds the orders this node's dispatcher has in flight to
+	// the shop, all items together (concurrency_per_item bounds one item).
+	// Default 64.
+	Concurrency int `yaml:"concurrency"`
+	// Rate, when set, bounds the orders sent to the shop per second, for the
+	// whole fleet with Redis. Default unbounded.
+	Rate Rate `yaml:"rate"`
+	// Retries is how many times an order the shop failed (5xx, 429, no
+	// answer) is sent again before it is rejected. Default 5.
+	Retries *int `yaml:"retries"`
+	// RetryBackoff is the wait before the first retry, doubled for each next
+	// one (at most 10s, or RetryBackoff when longer). Default 500ms.
+	RetryBackoff Duration `yaml:"retry_backoff"`
+	// ResultTTL is how long a final result stays readable. Default 1h.
+	ResultTTL Duration `yaml:"result_ttl"`
+	// ClaimIdle is how long an order taken by a node that stopped answering
+	// waits before another node takes it over. Default 30s.
+	ClaimIdle Duration `yaml:"claim_idle"`
+	// LongPollMax bounds the wait of GET /_edge/orders/{ticket}?wait=N.
+	// Default 20s.
+	LongPollMax Duration `yaml:"long_poll_max"`
 }
 
 // QuizBank configures the question bank.

@@ -5,6 +5,7 @@ import (
 	"net"
 	"slices"
 	"strings"
+	"time"
 )
 
 func (v *validator) upstreams(c *Config) {
@@ -259,6 +260,24 @@ func (v *validator) queue(p string, r *Route) {
 	}
 	v.positive(p+".queue.concurrency_per_item", q.ConcurrencyPerItem)
 	v.positive(p+".queue.max_waiting", q.MaxWaiting)
+	if q.Mode == "async" {
+		v.asyncQueue(p+".queue", q)
+	}
+}
+
+// asyncQueue checks the settings of an async queue.
+func (v *validator) asyncQueue(p string, q *Queue) {
+	v.positive(p+".max_length", q.MaxLength)
+	v.positive(p+".concurrency", q.Concurrency)
+	if q.Retries != nil && (*q.Retries < 0 || *q.Retries > 100) {
+		v.add(p+".retries", "want 0 to 100, got %d", *q.Retries)
+	}
+	if q.ClaimIdle < Duration(time.Second) {
+		v.add(p+".claim_idle", "want at least 1s (longer than a shop answer takes), got %s", q.ClaimIdle)
+	}
+	if q.LongPollMax > Duration(5*time.Minute) {
+		v.add(p+".long_poll_max", "want at most 5m, got %s", q.LongPollMax)
+	}
 }
 
 // shadowed records a problem when route i can never match because an

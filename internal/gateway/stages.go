@@ -8,7 +8,9 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"edge/filter"
+	"edge/filter/orders"
 	"edge/filter/queue"
+	"edge/filter/quiz"
 	"edge/filter/ratelimit"
 	"edge/filter/stock"
 	"edge/internal/config"
@@ -28,9 +30,14 @@ type StageDeps struct {
 	RateLimit *ratelimit.Metrics
 	// Ledger holds the stock store and the sales in effect.
 	Ledger *stock.Ledger
+	// Quiz is the quiz service; nil when no quiz_bank is configured.
+	Quiz *quiz.Service
 	// Stock and Queue are the stock-gate and queue metrics.
 	Stock *stock.Metrics
 	Queue *queue.Metrics
+	// Orders runs the async order queues (queue: {mode: async}); nil
+	// refuses such routes.
+	Orders *orders.Hub
 }
 
 // buildStages builds a route's funnel in its fixed order: cheapest and
@@ -46,6 +53,18 @@ func buildStages(rc *config.Route, t *Table, d *Deps) ([]filter.Stage, error) {
 	var stages []filter.Stage
 	if rc.Item != nil {
 		stages = append(stages, filter.NewItem(rc.Item))
+	}
+	var gate *stock.Gate
+	if rc.Stock != nil {
+		onError := "closed"
+		if cfg.Redis != nil {
+			onError = cfg.Redis.OnError
+		}
+		gate = stock.NewGate(rc.Name, rc.Stock, t.sales, sd.Ledger.Store(), onError, sd.Stock, d.Log.With(slog.String("route", rc.Name)))
+		// Once an item sells out nearly every order is for it: answer those
+		// from this node's flag before any stage that costs I/O (rate
+		// limits and quiz on Redis). The gate itself comes later.
+		stages = append(stages, gate.SoldOutCheck(now))
 	}
 	if cfg.Identity != nil && (rc.Identity != "" || perUser(rc)) {
 		id, err := filter.NewIdentity(cfg.Identity, rc.Identity)
@@ -70,15 +89,17 @@ func buildStages(rc *config.Route, t *Table, d *Deps) ([]filter.Stage, error) {
 	if rc.Item != nil && len(cfg.Sales) > 0 {
 		stages = append(stages, filter.NewSaleWindow(cfg.Sales, now))
 	}
-	if rc.Stock != nil {
-		onError := "closed"
-		if cfg.Redis != nil {
-			onError = cfg.Redis.OnError
+	if rc.Quiz != nil {
+		if sd.Quiz == nil {
+			return nil, fmt.Errorf("quiz: no quiz_bank configured")
 		}
-		stages = append(stages, stock.NewGate(rc.Name, rc.Stock, t.sales, sd.Ledger.Store(), onError, sd.Stock, d.Log.With(slog.String("route", rc.Name))))
+		stages = append(stages, quiz.NewStage(rc.Name, rc.Quiz, sd.Quiz))
+	}
+	if gate != nil {
+		stages = append(stages, gate)
 	}
 	if rc.Queue != nil {
-		q, err := queue.New(rc.Name, rc.Queue, sd.Queue)
+		q, err := buildQueue(rc, t, d)
 		if err != nil {
 			return nil, fmt.Errorf("queue: %w", err)
 		}
