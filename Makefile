@@ -5,7 +5,7 @@ LDFLAGS  := -s -w -X main.version=$(VERSION)
 GOFLAGS_TEST ?= -race -count=1 -timeout 15m
 FUZZTIME ?= 5s
 
-.PHONY: all build test prereqs fmt-check vet fuzz-short demo bench clean docker
+.PHONY: all build test prereqs fmt-check vet fuzz-short demo bench bench-compare clean docker
 
 all: build
 
@@ -36,6 +36,9 @@ demo: build ## edge in front of the example shop, in-memory mode
 
 bench: build ## Go benchmarks and a load run (wrk) with ratios
 	@bash scripts/bench.sh
+
+bench-compare: build ## edge side by side with Varnish, nginx and a bare fasthttp ceiling (installs varnish, nginx, wrk when missing)
+	@bash scripts/bench-compare.sh
 
 docker:
 	docker build -t edge:$(VERSION) .

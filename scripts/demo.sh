@@ -29,6 +29,7 @@ edge is running in front of the example shop (in-memory mode).
   Product page (cached, ESI-assembled):  http://127.0.0.1:8080/item/42
   Place an order:     curl -X POST -H 'X-User-Id: alice' -b session=alice 'http://127.0.0.1:8080/order?item=42'
   Cache status:       curl -sI http://127.0.0.1:8080/item/42 | grep -i -E 'x-cache|age'
+  Live dashboard:     http://127.0.0.1:9090/dashboard
   Metrics:            http://127.0.0.1:9090/metrics
   Health / ready:     http://127.0.0.1:9090/healthz  http://127.0.0.1:9090/readyz
   Effective config:   http://127.0.0.1:9090/config

@@ -18,6 +18,16 @@ type Fetcher interface {
 	Fetch(ctx context.Context, url []byte, depth int) (Fragment, error)
 }
 
+// ImmediateFetcher is implemented by Fetchers that can sometimes answer
+// without waiting: a fresh cache entry, an in-process handler. Assemble
+// tries FetchNow on its own goroutine before it starts a fetch goroutine,
+// so a page whose fragments are all at hand is assembled without any
+// goroutine. FetchNow must not block; ok false means "fetch it the normal
+// way" (Fetch is then called for the same URL).
+type ImmediateFetcher interface {
+	FetchNow(url []byte, depth int) (frag Fragment, ok bool)
+}
+
 // Fragment is what a Fetcher returns.
 type Fragment struct {
 	// Status is the fragment's HTTP status; only 2xx is used.

@@ -140,6 +140,9 @@ func (a *assembly) await(j int32) {
 			continue
 		}
 		a.launchQueued(limit - a.inflight)
+		if a.jobs[j].state == jobDone {
+			continue // answered at once by an ImmediateFetcher
+		}
 		if a.inflight == 0 {
 			a.fail(j, causeFetch) // unreachable: nothing could finish j
 			return
@@ -149,8 +152,11 @@ func (a *assembly) await(j int32) {
 }
 
 // launchQueued starts up to n queued jobs in goroutines, in document
-// order.
+// order. Jobs the Fetcher can answer at once (see ImmediateFetcher) are
+// completed here instead, without a goroutine and without counting
+// against n.
 func (a *assembly) launchQueued(n int) {
+	imm, _ := a.fetcher.(ImmediateFetcher)
 	for n > 0 && a.qhead < len(a.queue) {
 		k := a.queue[a.qhead]
 		a.qhead++
@@ -160,6 +166,9 @@ func (a *assembly) launchQueued(n int) {
 		jb := &a.jobs[k]
 		jb.state = jobRunning
 		a.queued--
+		if imm != nil && jb.src != nil && a.tryNow(imm, k) {
+			continue
+		}
 		if a.done == nil {
 			a.done = make(chan result, a.opt.Concurrency)
 		}
@@ -286,4 +295,25 @@ func indexByte(b []byte, c byte) int {
 		}
 	}
 	return -1
+}
+
+// tryNow completes job k from ImmediateFetcher.FetchNow when it has a 2xx
+// answer at hand; it reports whether it did.
+func (a *assembly) tryNow(imm ImmediateFetcher, k int32) (done bool) {
+	jb := &a.jobs[k]
+	defer func() {
+		if p := recover(); p != nil {
+			done = false // the goroutine fetch will try (and report) again
+		}
+	}()
+	frag, ok := imm.FetchNow(jb.src, int(jb.depth))
+	if !ok {
+		return false
+	}
+	if frag.Status < 200 || frag.Status >= 300 {
+		frag.release()
+		return false
+	}
+	a.complete(result{j: k, frag: frag, ok: true})
+	return true
 }

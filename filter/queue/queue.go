@@ -33,8 +33,9 @@ const (
 // shards spreads the items over this many locks.
 const shards = 16
 
-// ErrAsyncUnsupported is returned by New for mode "async".
-var ErrAsyncUnsupported = errors.New(`queue: mode "async" is not available yet; use mode "sync"`)
+// ErrAsyncUnsupported is returned by New for mode "async": async orders are
+// the orders package's stage (filter/orders), built instead of this one.
+var ErrAsyncUnsupported = errors.New(`queue: mode "async" is served by the async order stage, not this one`)
 
 // Queue is the funnel stage "queue" (mode sync). Per item, at most
 // ConcurrencyPerItem orders are in flight to the shop from this node; the
@@ -86,9 +87,9 @@ var (
 	_ filter.Afterer = (*Queue)(nil)
 )
 
-// New builds the queue stage of route from cfg (nil: the defaults). Mode
-// "async" is refused with ErrAsyncUnsupported until async orders exist;
-// negative sizes are refused. m may be nil (metrics not registered).
+// New builds the sync queue stage of route from cfg (nil: the defaults).
+// Mode "async" is refused with ErrAsyncUnsupported (filter/orders builds
+// that stage); negative sizes are refused. m may be nil (metrics not registered).
 func New(route string, cfg *config.Queue, m *Metrics) (*Queue, error) {
 	q := &Queue{
 		route:      route,

@@ -81,6 +81,55 @@ func (f *fetcher) pageURL() esi.URLInfo {
 // runs on its own goroutine so that the page deadline (ctx) is honoured.
 func (f *fetcher) Fetch(c context.Context, url []byte, depth int) (esi.Fragment, error) {
 	start := time.Now()
+	fc, r, err := f.prepare(url)
+	if err != nil {
+		return esi.Fragment{}, err
+	}
+	if r == nil {
+		f.gw.edge.serve(&fc.ctx)
+		return fc.fragment(nil, start), nil
+	}
+	if len(r.stages) == 0 && r.cache != nil && r.cache.ServeFresh(&fc.ctx, f.https) {
+		return fc.fragment(r, start), nil
+	}
+	fc.run(r, f.clientIP)
+	select {
+	case <-fc.done:
+		return fc.fragment(r, start), nil
+	case <-c.Done():
+		if fc.abandon() {
+			return esi.Fragment{}, c.Err()
+		}
+		<-fc.done
+		return fc.fragment(r, start), nil
+	}
+}
+
+// FetchNow answers an include on the page's goroutine when that cannot
+// block: an edge-answered fragment or a fresh cache entry of a route
+// without funnel stages.
+func (f *fetcher) FetchNow(url []byte, depth int) (esi.Fragment, bool) {
+	start := time.Now()
+	fc, r, err := f.prepare(url)
+	if err != nil {
+		return esi.Fragment{}, false
+	}
+	if r == nil {
+		f.gw.edge.serve(&fc.ctx)
+		return fc.fragment(nil, start), true
+	}
+	if len(r.stages) == 0 && r.cache != nil && r.cache.ServeFresh(&fc.ctx, f.https) {
+		return fc.fragment(r, start), true
+	}
+	fc.release()
+	return esi.Fragment{}, false
+}
+
+var _ esi.ImmediateFetcher = (*fetcher)(nil)
+
+// prepare builds the fragment request for url and finds who answers it: a
+// route, or nil for edge's own /_edge/ handlers.
+func (f *fetcher) prepare(url []byte) (*fragCtx, *Route, error) {
 	fc := acquireFragCtx()
 	host, uri := f.host, url
 	if i := bytes.Index(url, []byte("://")); i >= 0 {
@@ -106,16 +155,13 @@ func (f *fetcher) Fetch(c context.Context, url []byte, depth int) (esi.Fragment,
 		h = h[j+1:]
 	}
 	fc.setPeer(f.clientIP)
-
-	path := fc.ctx.Path()
-	if bytes.HasPrefix(path, []byte(edgePrefix)) {
-		f.gw.edge.serve(&fc.ctx)
-		return fc.fragment(nil, start), nil
+	if bytes.HasPrefix(fc.ctx.Path(), []byte(edgePrefix)) {
+		return fc, nil, nil
 	}
 	r := f.table.match(&fc.ctx)
 	if r == nil {
 		fc.release()
-		return esi.Fragment{}, errNoFragmentRoute
+		return nil, nil, errNoFragmentRoute
 	}
 	if r.private {
 		// Only routes marked private see the shopper's cookies, and their
@@ -125,20 +171,7 @@ func (f *fetcher) Fetch(c context.Context, url []byte, depth int) (esi.Fragment,
 		f.private = true
 		f.mu.Unlock()
 	}
-	if len(r.stages) == 0 && r.cache != nil && r.cache.ServeFresh(&fc.ctx, f.https) {
-		return fc.fragment(r, start), nil
-	}
-	fc.run(r, f.clientIP)
-	select {
-	case <-fc.done:
-		return fc.fragment(r, start), nil
-	case <-c.Done():
-		if fc.abandon() {
-			return esi.Fragment{}, c.Err()
-		}
-		<-fc.done
-		return fc.fragment(r, start), nil
-	}
+	return fc, r, nil
 }
 
 // fragCtx is a request context made by edge for one fragment.
