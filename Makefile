@@ -5,7 +5,7 @@ LDFLAGS  := -s -w -X main.version=$(VERSION)
 GOFLAGS_TEST ?= -race -count=1 -timeout 15m
 FUZZTIME ?= 5s
 
-.PHONY: all build test prereqs fmt-check vet fuzz-short demo bench bench-compare clean docker
+.PHONY: all build test prereqs fmt-check vet fuzz-short demo bench bench-compare soak clean docker
 
 all: build
 
@@ -39,6 +39,9 @@ bench: build ## Go benchmarks and a load run (wrk) with ratios
 
 bench-compare: build ## edge side by side with Varnish, nginx and a bare fasthttp ceiling (installs varnish, nginx, wrk when missing)
 	@bash scripts/bench-compare.sh
+
+soak: build ## mixed traffic for SOAK_DURATION (default 10m); RSS, heap, goroutines at start and end
+	@bash scripts/soak.sh
 
 docker:
 	docker build -t edge:$(VERSION) .

@@ -104,23 +104,43 @@ func (f *Forwarder) streamAbove() int {
 //     and forwarding headers) and Expect;
 //   - X-Forwarded-For: the trusted chain plus the peer when PeerTrusted,
 //     otherwise just ClientIP; X-Real-IP: ClientIP;
-//   - X-Forwarded-Proto: o.Proto; X-Forwarded-Host: the client's Host
-//     (a trusted proxy's X-Forwarded-Host is kept); Forwarded and other
-//     X-Forwarded-* dropped unless PeerTrusted;
-//   - Via appended; Host kept unless Forwarder.Host is set; Cookie dropped
-//     when o.StripCookies.
+//   - X-Forwarded-Proto: o.Proto; X-Forwarded-Host: the client's Host in
+//     its canonical spelling (a trusted proxy's X-Forwarded-Host is kept);
+//     Forwarded and other X-Forwarded-* dropped unless PeerTrusted;
+//   - Via appended; Host in its canonical spelling (see
+//     appendCanonicalHost) unless Forwarder.Host is set; Cookie dropped
+//     when o.StripCookies;
+//   - the rewrite headers (X-Original-URL, X-HTTP-Method-Override...)
+//     dropped, and the body of a GET or HEAD.
 func (f *Forwarder) PrepareRequest(ctx *fasthttp.RequestCtx, out *fasthttp.Request, o Outbound) {
 	f.init()
 	in := &ctx.Request
 	out.Reset()
 	in.Header.CopyTo(&out.Header)
-	out.SetBody(in.Body())
 	out.UseHostHeader = true
 	h := &out.Header
+	if in.Header.IsGet() || in.Header.IsHead() {
+		// A body on GET or HEAD has no meaning (RFC 9110 §9.3.1) but an
+		// origin may still read it, and the answer would be cached for
+		// every client of the URL: it is never forwarded.
+		h.SetContentLength(0)
+	} else {
+		out.SetBody(in.Body())
+	}
 
 	stripRequestHopByHop(h)
+	for _, name := range rewriteHeaders {
+		h.Del(name)
+	}
+
+	bb := bytebufferpool.Get()
+	defer bytebufferpool.Put(bb)
+	canonHost := appendCanonicalHost(bb.B[:0], in.Header.Host(), o.Proto == "https")
+	bb.B = canonHost
 	if f.Host != "" {
 		h.SetHost(f.Host)
+	} else if len(canonHost) > 0 {
+		h.SetHostBytes(canonHost)
 	}
 	if o.StripCookies {
 		h.Del(fasthttp.HeaderCookie)
@@ -131,7 +151,14 @@ func (f *Forwarder) PrepareRequest(ctx *fasthttp.RequestCtx, out *fasthttp.Reque
 		}
 	}
 
-	bb := bytebufferpool.Get()
+	if !o.PeerTrusted || len(h.Peek(fasthttp.HeaderXForwardedHost)) == 0 {
+		if len(canonHost) > 0 {
+			h.SetBytesV(fasthttp.HeaderXForwardedHost, canonHost)
+		} else {
+			h.Del(fasthttp.HeaderXForwardedHost)
+		}
+	}
+
 	bb.B = appendXFF(bb.B[:0], ctx, h, o)
 	if len(bb.B) > 0 {
 		h.SetBytesV(fasthttp.HeaderXForwardedFor, bb.B)
@@ -144,19 +171,11 @@ func (f *Forwarder) PrepareRequest(ctx *fasthttp.RequestCtx, out *fasthttp.Reque
 	} else {
 		h.Del(headerXRealIP)
 	}
-	bytebufferpool.Put(bb)
 
 	if o.Proto == "https" {
 		h.Set(fasthttp.HeaderXForwardedProto, "https")
 	} else {
 		h.Set(fasthttp.HeaderXForwardedProto, "http")
-	}
-	if !o.PeerTrusted || len(h.Peek(fasthttp.HeaderXForwardedHost)) == 0 {
-		if host := in.Header.Host(); len(host) > 0 {
-			h.SetBytesV(fasthttp.HeaderXForwardedHost, host)
-		} else {
-			h.Del(fasthttp.HeaderXForwardedHost)
-		}
 	}
 	if via := f.via(in.Header.IsHTTP11()); via != nil {
 		h.AddBytesV(fasthttp.HeaderVia, via)

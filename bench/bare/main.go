@@ -25,6 +25,9 @@ func main() {
 			ctx.Response.SetBodyRaw(body)
 		},
 		NoDefaultServerHeader: true,
+		// The same response buffer as edge's public listener, so the
+		// ceiling stays a ceiling.
+		WriteBufferSize: 16 << 10,
 	}
 	log.Fatal(s.ListenAndServe(*listen))
 }

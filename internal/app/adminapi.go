@@ -20,6 +20,7 @@ func (a *App) registerAdmin() {
 	a.Admin.Handle("GET", "/readyz", admin.Open, a.readyz)
 	a.Admin.Handle("GET", "/config", admin.Read, a.configz)
 	a.Admin.Handle("POST", "/purge", admin.Write, a.purge)
+	a.registerPprof()
 	list, item, release := stock.AdminHandlers(a.ledger)
 	a.Admin.Handle("GET", "/stock", admin.Read, list)
 	a.Admin.HandlePrefix("GET", "/stock/", admin.Read, item)

@@ -135,6 +135,15 @@ func BenchmarkPageHit(b *testing.B) {
 	load(b, startBenchNode(b), "/page", benchBody)
 }
 
+// BenchmarkPageHitNoHotDetection is BenchmarkPageHit with hot-key
+// detection off: the two show what detection costs a cache hit.
+func BenchmarkPageHitNoHotDetection(b *testing.B) {
+	origin := startBenchOrigin(b)
+	pub, _, a := startNodeTB(b, benchYAML, origin)
+	a.deps.Hot = nil
+	load(b, pub, "/page", benchBody)
+}
+
 func BenchmarkPageESICached(b *testing.B) {
 	load(b, startBenchNode(b), "/esi/cached", benchBody)
 }

@@ -83,8 +83,8 @@ type rawResult struct {
 	status int    // first response's status, 0 if none
 	body   string // first response's body
 	header http.Header
-	more   bool   // a second response followed (a smuggled request answered)
-	closed bool   // the server closed the connection
+	more   bool // a second response followed (a smuggled request answered)
+	closed bool // the server closed the connection
 }
 
 // rawExchange writes exactly msg to addr, then reads every response the

@@ -74,8 +74,11 @@ func main() {
 	s := &fasthttp.Server{
 		Handler:               c.Handle,
 		NoDefaultServerHeader: true,
-		IdleTimeout:           2 * time.Minute,
-		Concurrency:           1 << 20,
+		// The same response buffer as edge's public listener, so the
+		// ceiling stays a ceiling.
+		WriteBufferSize: 16 << 10,
+		IdleTimeout:     2 * time.Minute,
+		Concurrency:     1 << 20,
 	}
 	log.Fatal(s.ListenAndServe(*listen))
 }
