@@ -160,6 +160,74 @@ func TestTermDrainsInFlight(t *testing.T) {
 	}
 }
 
+// TestReloadUnderLoadLosesNothing: SIGHUP again and again while clients
+// keep requesting; every request gets its answer, through the old table or
+// the new one, and none fails.
+func TestReloadUnderLoadLosesNothing(t *testing.T) {
+	t.Parallel()
+	origin := startOrigin(t, 2*time.Millisecond)
+	pub, adm := freeAddr(t), freeAddr(t)
+	cfg := filepath.Join(t.TempDir(), "edge.yaml")
+	writeFile(t, cfg, minimalConfig(pub, adm, origin, "/"))
+	p := startEdge(t, cfg, adm)
+
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	failures, total := map[string]int{}, 0
+	for i := 0; i < 16; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c := &fasthttp.Client{ReadTimeout: 5 * time.Second}
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				code, _, err := c.Get(nil, "http://"+pub+"/x")
+				mu.Lock()
+				total++
+				if err != nil {
+					failures[err.Error()]++
+				} else if code != 200 {
+					failures[fmt.Sprint("status ", code)]++
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	for i := 0; i < 6; i++ {
+		time.Sleep(150 * time.Millisecond)
+		// Alternate between two valid configs whose upstream pools differ,
+		// so each reload builds new pools and retires the old ones.
+		cfgText := minimalConfig(pub, adm, origin, "/")
+		if i%2 == 0 {
+			cfgText = strings.Replace(cfgText, "timeout: 3s", "timeout: 4s", 1)
+		}
+		writeFile(t, cfg, cfgText)
+		p.signal(t, syscall.SIGHUP)
+	}
+	time.Sleep(200 * time.Millisecond)
+	close(stop)
+	wg.Wait()
+	if !metricAtLeast(t, adm, `edge_config_reloads_total{result="ok"}`, 7) {
+		t.Fatalf("reloads did not all take effect:\n%s", p.log())
+	}
+	if len(failures) > 0 {
+		t.Fatalf("%d of %d requests failed across reloads: %v", sum(failures), total, failures)
+	}
+	t.Logf("%d requests across 6 reloads, none failed", total)
+}
+
+func sum(m map[string]int) (n int) {
+	for _, v := range m {
+		n += v
+	}
+	return n
+}
+
 func minimalConfig(pub, adm, origin, prefix string) string {
 	return fmt.Sprintf(`listen: %s
 admin: {listen: %s, token: test-token}
