@@ -11,6 +11,8 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"edge/internal/config"
+
+	"edge/internal/testutil"
 )
 
 // gate blocks origin handlers until opened.
@@ -54,7 +56,7 @@ func TestCoalescing(t *testing.T) {
 	var resps []*fasthttp.Response
 	done := make(chan struct{})
 	go func() { resps = e.concurrently(t, n, "/item/42"); close(done) }()
-	waitFor(t, "199 coalesced waiters", func() bool { return e.cache.Stats().Waiting == n-1 })
+	testutil.WaitFor(t, 5*time.Second, "199 coalesced waiters", func() bool { return e.cache.Stats().Waiting == n-1 })
 	g.open()
 	<-done
 	if got := e.origin.hits.Load(); got != 1 {
@@ -86,7 +88,7 @@ func TestCoalescedServerErrorShared(t *testing.T) {
 	var resps []*fasthttp.Response
 	done := make(chan struct{})
 	go func() { resps = e.concurrently(t, n, "/busy"); close(done) }()
-	waitFor(t, "waiters", func() bool { return e.cache.Stats().Waiting == n-1 })
+	testutil.WaitFor(t, 5*time.Second, "waiters", func() bool { return e.cache.Stats().Waiting == n-1 })
 	g.open()
 	<-done
 	for _, r := range resps {
@@ -112,7 +114,7 @@ func TestWaitTimeout(t *testing.T) {
 	}, WithWaitTimeout(20*time.Millisecond))
 	done := make(chan *fasthttp.Response)
 	go func() { done <- e.get(t, "/slow") }()
-	waitFor(t, "the leader's fetch", func() bool { return e.cache.Stats().InFlight == 1 })
+	testutil.WaitFor(t, 5*time.Second, "the leader's fetch", func() bool { return e.cache.Stats().InFlight == 1 })
 	if r := e.get(t, "/slow"); r.StatusCode() != fasthttp.StatusGatewayTimeout {
 		t.Fatalf("waiter: %d", r.StatusCode())
 	}
@@ -200,7 +202,7 @@ func TestStaleWhileRevalidate(t *testing.T) {
 			t.Fatalf("Cache-Status %q", got)
 		}
 	}
-	waitFor(t, "the refresh to reach the origin", func() bool { return e.origin.hits.Load() == 2 })
+	testutil.WaitFor(t, 5*time.Second, "the refresh to reach the origin", func() bool { return e.origin.hits.Load() == 2 })
 	g.Load().open()
 	e.cache.bg.Wait()
 	if got := e.origin.hits.Load(); got != 2 {

@@ -178,19 +178,6 @@ func cacheable(cc, body string) fasthttp.RequestHandler {
 	}
 }
 
-// waitFor polls cond until it holds (a state reached by other goroutines
-// through real I/O), failing after 5s.
-func waitFor(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
-
 func ptr[T any](v T) *T { return &v }
 
 func dur(d time.Duration) config.Duration { return config.Duration(d) }

@@ -13,6 +13,8 @@ import (
 	"github.com/valyala/fasthttp/fasthttputil"
 
 	"edge/internal/clientip"
+
+	"edge/internal/testutil"
 )
 
 // Hygiene as seen on the wire by the origin and by the client.
@@ -153,7 +155,7 @@ func TestForwardErrorBodies(t *testing.T) {
 			p := newPool(t, n, cfg)
 			if tt.health {
 				p.Start()
-				waitFor(t, "server down", func() bool { return p.Healthy() == 0 })
+				testutil.WaitFor(t, 5*time.Second, "server down", func() bool { return p.Healthy() == 0 })
 			}
 			ln := fasthttputil.NewInmemoryListener()
 			defer ln.Close()

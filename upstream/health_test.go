@@ -1,35 +1,17 @@
 package upstream
 
 import (
-	"bytes"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/valyala/fasthttp"
 
 	"edge/internal/config"
+
+	"edge/internal/testutil"
 )
-
-// syncBuffer is a log sink safe for the probe goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 func healthConfig20ms(servers ...string) *config.Upstream {
 	cfg := poolConfig(servers...)
@@ -54,7 +36,7 @@ func TestActiveHealthChecks(t *testing.T) {
 	n := newNetwork()
 	// a is dead from the start (connections refused); b is live.
 	b := n.serve(t, "b:80", healthyHandler)
-	var logs syncBuffer
+	var logs testutil.SyncBuffer
 	log := slog.New(slog.NewTextHandler(&logs, nil))
 	p, err := NewPool("shop", healthConfig20ms("a:80", "b:80"), NewMetrics(nil), log, WithDialer(n.dial))
 	if err != nil {
@@ -66,7 +48,7 @@ func TestActiveHealthChecks(t *testing.T) {
 		t.Fatal("servers must start healthy")
 	}
 	p.Start()
-	waitFor(t, "a taken out", func() bool { return !p.Status()[0].Healthy })
+	testutil.WaitFor(t, 5*time.Second, "a taken out", func() bool { return !p.Status()[0].Healthy })
 	if p.Healthy() != 1 || value(t, gauge) != 1 || value(t, p.pm.ejectedActive) != 1 {
 		t.Fatalf("healthy=%d gauge=%v ejections=%v", p.Healthy(), value(t, gauge), value(t, p.pm.ejectedActive))
 	}
@@ -85,7 +67,7 @@ func TestActiveHealthChecks(t *testing.T) {
 
 	// a comes up: back after two good probes, and traffic reaches it.
 	a := n.serve(t, "a:80", healthyHandler)
-	waitFor(t, "a back", func() bool { return p.Status()[0].Healthy })
+	testutil.WaitFor(t, 5*time.Second, "a back", func() bool { return p.Status()[0].Healthy })
 	if p.Healthy() != 2 || value(t, gauge) != 2 {
 		t.Fatalf("healthy=%d gauge=%v", p.Healthy(), value(t, gauge))
 	}
@@ -114,7 +96,7 @@ func TestAllServersDownIs503(t *testing.T) {
 	a := n.serve(t, "a:80", unhealthy)
 	p := newPool(t, n, healthConfig20ms("a:80"))
 	p.Start()
-	waitFor(t, "a down", func() bool { return p.Healthy() == 0 })
+	testutil.WaitFor(t, 5*time.Second, "a down", func() bool { return p.Healthy() == 0 })
 	_, _, err := get(p, "GET", "/")
 	if ErrorKind(err) != KindNoHealthy || ErrorStatus(err) != 503 {
 		t.Fatalf("got %v, want no_healthy / 503", err)

@@ -186,19 +186,6 @@ func value(t testing.TB, c prometheus.Collector) float64 {
 	return total
 }
 
-// waitFor polls cond until it holds or the deadline passes (for states
-// reached by real-time health-check loops).
-func waitFor(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 // front runs an edge-like server forwarding to p with fwd and returns a
 // client for it. The client's connections come from peer.
 func front(t testing.TB, p *Pool, fwd *Forwarder, peer string, outbound func(*fasthttp.RequestCtx) Outbound) *fasthttp.HostClient {

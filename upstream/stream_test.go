@@ -9,6 +9,8 @@ import (
 
 	"github.com/valyala/fasthttp"
 	"github.com/valyala/fasthttp/fasthttputil"
+
+	"edge/internal/testutil"
 )
 
 // pattern is a body whose every byte depends on its offset, so that a lost
@@ -118,7 +120,7 @@ func TestStreamClientGone(t *testing.T) {
 			t.Fatal(err)
 		}
 		c.Close()
-		waitFor(t, "origin connection closed", func() bool { return p.servers[0].hc.ConnsCount() == 0 })
+		testutil.WaitFor(t, 5*time.Second, "origin connection closed", func() bool { return p.servers[0].hc.ConnsCount() == 0 })
 	}
 	// The pool still works.
 	if status, body, err := get(p, "GET", "/small-chunked"); err != nil || status != 200 || body != "tiny" {
@@ -146,7 +148,7 @@ func TestStreamTooLargeIsCut(t *testing.T) {
 	if err != nil || status != 502 || string(body) != `{"error":"bad_gateway"}` {
 		t.Fatalf("fixed over limit: %d %q %v", status, body, err)
 	}
-	waitFor(t, "connections released", func() bool { return p.servers[0].hc.ConnsCount() <= 1 })
+	testutil.WaitFor(t, 5*time.Second, "connections released", func() bool { return p.servers[0].hc.ConnsCount() <= 1 })
 }
 
 // DoStream without a Forwarder: the caller reads and releases the stream.
@@ -190,7 +192,7 @@ func TestDoStreamCallerReleases(t *testing.T) {
 	}
 	fasthttp.ReleaseRequest(req)
 	fasthttp.ReleaseResponse(resp)
-	waitFor(t, "unread stream closed", func() bool { return p.servers[0].hc.ConnsCount() == 0 })
+	testutil.WaitFor(t, 5*time.Second, "unread stream closed", func() bool { return p.servers[0].hc.ConnsCount() == 0 })
 }
 
 func TestStreamIdleTimeout(t *testing.T) {

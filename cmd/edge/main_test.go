@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/valyala/fasthttp"
+
+	"edge/internal/testutil"
 )
 
 // edgeBin is the edge binary built once for the process-level tests.
@@ -27,9 +29,8 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	edgeBin = filepath.Join(dir, "edge")
-	if out, err := exec.Command("go", "build", "-o", edgeBin, ".").CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "building edge: %v\n%s", err, out)
+	if edgeBin, err = testutil.BuildEdge(dir); err != nil {
+		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
 	code := m.Run()
@@ -74,7 +75,7 @@ routes:
 	}
 
 	good := filepath.Join(dir, "good.yaml")
-	writeFile(t, good, minimalConfig(freeAddr(t), freeAddr(t), "127.0.0.1:9000", "/"))
+	writeFile(t, good, minimalConfig(testutil.FreeAddr(t), testutil.FreeAddr(t), "127.0.0.1:9000", "/"))
 	stdout.Reset()
 	stderr.Reset()
 	if code := run([]string{"-check", "-config", good}, &stdout, &stderr); code != 0 {
@@ -95,7 +96,7 @@ func TestVersion(t *testing.T) {
 func TestReloadKeepsRunningConfigOnBadFile(t *testing.T) {
 	t.Parallel()
 	origin := startOrigin(t, 0)
-	pub, adm := freeAddr(t), freeAddr(t)
+	pub, adm := testutil.FreeAddr(t), testutil.FreeAddr(t)
 	cfg := filepath.Join(t.TempDir(), "edge.yaml")
 	writeFile(t, cfg, minimalConfig(pub, adm, origin, "/a/"))
 	p := startEdge(t, cfg, adm)
@@ -108,11 +109,11 @@ func TestReloadKeepsRunningConfigOnBadFile(t *testing.T) {
 	}
 	writeFile(t, cfg, minimalConfig(pub, adm, origin, "/b/"))
 	p.signal(t, syscall.SIGHUP)
-	waitFor(t, func() bool { return get(t, "http://"+pub+"/b/x") == 200 })
+	testutil.WaitFor(t, 10*time.Second, "/b/x served after the reload", func() bool { return get(t, "http://"+pub+"/b/x") == 200 })
 
 	writeFile(t, cfg, "listen: [this is not\n  valid: yaml")
 	p.signal(t, syscall.SIGHUP)
-	waitFor(t, func() bool { return strings.Contains(p.log(), "reload failed") })
+	testutil.WaitFor(t, 10*time.Second, "the failed reload logged", func() bool { return strings.Contains(p.log(), "reload failed") })
 	if code := get(t, "http://"+pub+"/b/x"); code != 200 {
 		t.Fatalf("/b/x after a bad reload: %d, want the old config serving", code)
 	}
@@ -126,7 +127,7 @@ func TestReloadKeepsRunningConfigOnBadFile(t *testing.T) {
 func TestTermDrainsInFlight(t *testing.T) {
 	t.Parallel()
 	origin := startOrigin(t, 300*time.Millisecond)
-	pub, adm := freeAddr(t), freeAddr(t)
+	pub, adm := testutil.FreeAddr(t), testutil.FreeAddr(t)
 	cfg := filepath.Join(t.TempDir(), "edge.yaml")
 	writeFile(t, cfg, minimalConfig(pub, adm, origin, "/"))
 	p := startEdge(t, cfg, adm)
@@ -166,7 +167,7 @@ func TestTermDrainsInFlight(t *testing.T) {
 func TestReloadUnderLoadLosesNothing(t *testing.T) {
 	t.Parallel()
 	origin := startOrigin(t, 2*time.Millisecond)
-	pub, adm := freeAddr(t), freeAddr(t)
+	pub, adm := testutil.FreeAddr(t), testutil.FreeAddr(t)
 	cfg := filepath.Join(t.TempDir(), "edge.yaml")
 	writeFile(t, cfg, minimalConfig(pub, adm, origin, "/"))
 	p := startEdge(t, cfg, adm)
@@ -243,13 +244,13 @@ routes:
 
 type proc struct {
 	cmd  *exec.Cmd
-	out  *syncBuffer
+	out  *testutil.SyncBuffer
 	done chan error
 }
 
 func startEdge(t *testing.T, cfg, adm string) *proc {
 	t.Helper()
-	p := &proc{cmd: exec.Command(edgeBin, "-config", cfg), out: &syncBuffer{}, done: make(chan error, 1)}
+	p := &proc{cmd: exec.Command(edgeBin, "-config", cfg), out: &testutil.SyncBuffer{}, done: make(chan error, 1)}
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -262,7 +263,7 @@ func startEdge(t *testing.T, cfg, adm string) *proc {
 			t.Logf("edge log:\n%s", p.log())
 		}
 	})
-	waitFor(t, func() bool { return get(t, "http://"+adm+"/readyz") == 200 })
+	testutil.WaitFor(t, 10*time.Second, "edge ready", func() bool { return get(t, "http://"+adm+"/readyz") == 200 })
 	return p
 }
 
@@ -331,47 +332,9 @@ func metricAtLeast(t *testing.T, adm, series string, min float64) bool {
 	return false
 }
 
-func waitFor(t *testing.T, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met within 10s")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
 func writeFile(t *testing.T, path, s string) {
 	t.Helper()
 	if err := os.WriteFile(path, []byte(s), 0o644); err != nil {
 		t.Fatal(err)
 	}
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

@@ -1,16 +1,13 @@
 package orders_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -20,6 +17,8 @@ import (
 
 	"edge/internal/app"
 	"edge/internal/config"
+
+	"edge/internal/testutil"
 )
 
 // nodeConfig is an edge config with one async order route. Arguments:
@@ -44,22 +43,12 @@ sales:
   - {item: "42", stock: 100000000}
 `
 
-func freeAddr(t testing.TB) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
 // startNode runs an edge node in this process and returns its public
 // address.
 func startNode(t testing.TB, redisLine, shop, queue string) string {
 	t.Helper()
-	pub := freeAddr(t)
-	yaml := fmt.Sprintf(nodeConfig, pub, freeAddr(t), redisLine, shop, queue)
+	pub := testutil.FreeAddr(t)
+	yaml := fmt.Sprintf(nodeConfig, pub, testutil.FreeAddr(t), redisLine, shop, queue)
 	cfg, err := config.Parse("test.yaml", []byte(yaml))
 	if err != nil {
 		t.Fatalf("config: %v", err)
@@ -215,28 +204,17 @@ func placeMany(t testing.TB, pub, prefix string, n int) map[string]string {
 	return tickets
 }
 
-// buildEdge builds cmd/edge into a temporary directory.
-func buildEdge(t testing.TB) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "edge")
-	cmd := exec.Command("go", "build", "-o", bin, "edge/cmd/edge")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("building edge: %v\n%s", err, out)
-	}
-	return bin
-}
-
 // proc is an edge process.
 type proc struct {
 	cmd  *exec.Cmd
-	out  *syncBuffer
+	out  *testutil.SyncBuffer
 	done chan error
 }
 
 // startProc runs bin with cfg and waits until adm reports ready.
 func startProc(t testing.TB, bin, cfg, adm string) *proc {
 	t.Helper()
-	p := &proc{cmd: exec.Command(bin, "-config", cfg), out: &syncBuffer{}, done: make(chan error, 1)}
+	p := &proc{cmd: exec.Command(bin, "-config", cfg), out: &testutil.SyncBuffer{}, done: make(chan error, 1)}
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -284,21 +262,4 @@ func writeFile(t testing.TB, path, s string) {
 	if err := os.WriteFile(path, []byte(s), 0o644); err != nil {
 		t.Fatal(err)
 	}
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

@@ -13,6 +13,8 @@ import (
 	"edge/examples/shop/shop"
 	"edge/examples/shop/shoptest"
 	"edge/internal/testredis"
+
+	"edge/internal/testutil"
 )
 
 // TestKilledNodeOrdersFinishElsewhere: 500 orders are queued at node A
@@ -28,7 +30,10 @@ func TestKilledNodeOrdersFinishElsewhere(t *testing.T) {
 	const n = 500
 	dsn := shoptest.PGDSN(t)
 	rs := testredis.Start(t)
-	bin := buildEdge(t)
+	bin, err := testutil.BuildEdge(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
 	shopAddr, shopSrv := shoptest.Start(t, shop.Options{
 		DSN: dsn, Reset: true, Stock: map[string]int{"42": 1000}, Latency: 20 * time.Millisecond,
 	})
@@ -37,7 +42,7 @@ func TestKilledNodeOrdersFinishElsewhere(t *testing.T) {
 	queue := "mode: async, concurrency: 4, concurrency_per_item: 4, claim_idle: 2s, retries: 5, retry_backoff: 200ms"
 	redisLine := fmt.Sprintf("redis: {addrs: [%s], timeout: 1s}", rs.Addr)
 	node := func(name string) (pub, adm string, p *proc) {
-		pub, adm = freeAddr(t), freeAddr(t)
+		pub, adm = testutil.FreeAddr(t), testutil.FreeAddr(t)
 		cfg := filepath.Join(dir, name+".yaml")
 		writeFile(t, cfg, fmt.Sprintf(nodeConfig, pub, adm, redisLine, shopAddr, queue))
 		return pub, adm, startProc(t, bin, cfg, adm)

@@ -1,12 +1,10 @@
 package ratelimit
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,25 +15,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/valyala/fasthttp"
+
+	edgetest "edge/internal/testutil"
 )
-
-// syncBuffer is a log sink safe for concurrent writers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // TestRedisOutage kills Redis under two routes, one closed and one open,
 // and brings it back: closed refuses with 503, open decides locally, and
@@ -45,7 +27,7 @@ func TestRedisOutage(t *testing.T) {
 	srv := testredis.Start(t)
 	rdb := newRedisClient(t, srv.Addr)
 	m := NewMetrics(prometheus.NewRegistry())
-	var logs syncBuffer
+	var logs edgetest.SyncBuffer
 	log := slog.New(slog.NewTextHandler(&logs, nil))
 	breaker := newClock()
 	local := NewLocal(100, newClock().Now) // frozen: only its burst passes

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +12,8 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"edge/internal/config"
+
+	"edge/internal/testutil"
 )
 
 // startNode runs a whole edge node in-process from YAML (with %s for the
@@ -25,7 +26,7 @@ func startNode(t *testing.T, yamlFmt string, origin string) (pub, adm string, a 
 // startNodeTB is startNode for tests and benchmarks alike.
 func startNodeTB(t testing.TB, yamlFmt string, origin string) (pub, adm string, a *App) {
 	t.Helper()
-	pub, adm = freeAddr(t), freeAddr(t)
+	pub, adm = testutil.FreeAddr(t), testutil.FreeAddr(t)
 	cfg, err := config.Parse("test.yaml", []byte(fmt.Sprintf(yamlFmt, pub, adm, origin)))
 	if err != nil {
 		t.Fatalf("config: %v", err)
@@ -125,16 +126,10 @@ func TestReadyzFollowsDrain(t *testing.T) {
 
 func startOrigin(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) {
+	addr := testutil.ServeOrigin(t, func(ctx *fasthttp.RequestCtx) {
 		ctx.SetBodyString("item " + string(ctx.Path()))
-	}}
-	go s.Serve(ln)
-	t.Cleanup(func() { _ = s.Shutdown() })
-	return ln.Addr().String()
+	})
+	return addr
 }
 
 func do(t *testing.T, method, url, auth string) (int, string) {
@@ -151,14 +146,4 @@ func do(t *testing.T, method, url, auth string) (int, string) {
 		t.Fatalf("%s %s: %v", method, url, err)
 	}
 	return resp.StatusCode(), string(resp.Body())
-}
-
-func freeAddr(t testing.TB) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
 }

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/valyala/fasthttp"
+
+	"edge/internal/testutil"
 )
 
 // The throughput benchmarks run a whole node on loopback and drive it with
@@ -49,11 +51,7 @@ func startBenchOrigin(b *testing.B) string {
 	b.Helper()
 	third := len(benchBody) / 3
 	parts := []string{benchBody[:third], benchBody[third : 2*third], benchBody[2*third:]}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	s := &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) {
+	addr := testutil.ServeOrigin(b, func(ctx *fasthttp.RequestCtx) {
 		ctx.SetContentType("text/html; charset=utf-8")
 		switch p := string(ctx.Path()); {
 		case strings.HasPrefix(p, "/esi/cached"):
@@ -68,10 +66,8 @@ func startBenchOrigin(b *testing.B) string {
 		default:
 			ctx.SetBodyString(benchBody)
 		}
-	}}
-	go s.Serve(ln)
-	b.Cleanup(func() { _ = s.Shutdown() })
-	return ln.Addr().String()
+	})
+	return addr
 }
 
 func startBenchNode(b *testing.B) string {

@@ -17,6 +17,8 @@ import (
 	"edge/examples/shop/shop"
 	"edge/examples/shop/shoptest"
 	"edge/internal/config"
+
+	"edge/internal/testutil"
 )
 
 // adminToken is the admin token of every node the sale tests start.
@@ -89,7 +91,7 @@ routes:
 // pub set, the public side serves that listener instead of a TCP port.
 func startEdge(tb testing.TB, yaml, origin string, pub net.Listener) (a *App, pubAddr, admAddr string) {
 	tb.Helper()
-	listen, adm := freeAddrTB(tb), freeAddrTB(tb)
+	listen, adm := testutil.FreeAddr(tb), testutil.FreeAddr(tb)
 	text := strings.NewReplacer("{{listen}}", listen, "{{admin}}", adm, "{{shop}}", origin).Replace(yaml)
 	cfg, err := config.Parse("sale.yaml", []byte(text))
 	if err != nil {
@@ -288,16 +290,6 @@ func reasonOf(body []byte) string {
 		return rest[:j]
 	}
 	return ""
-}
-
-func freeAddrTB(tb testing.TB) string {
-	tb.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
 }
 
 // pgShop is the example shop on a fresh PostgreSQL schema, with a pool to

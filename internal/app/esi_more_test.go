@@ -4,13 +4,14 @@ import (
 	"bytes"
 	"compress/gzip"
 	"io"
-	"net"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/valyala/fasthttp"
+
+	"edge/internal/testutil"
 )
 
 // startPagesOrigin serves the pages of the ESI integration tests:
@@ -23,16 +24,12 @@ import (
 func startPagesOrigin(t *testing.T) (addr string, maxInFlight *atomic.Int64) {
 	t.Helper()
 	var inFlight, peak atomic.Int64
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
 	html := func(ctx *fasthttp.RequestCtx, body string) {
 		ctx.SetContentType("text/html; charset=utf-8")
 		ctx.Response.Header.Set("Cache-Control", "public, max-age=60")
 		ctx.SetBodyString(body)
 	}
-	s := &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) {
+	addr = testutil.ServeOrigin(t, func(ctx *fasthttp.RequestCtx) {
 		switch p := string(ctx.Path()); {
 		case p == "/self":
 			html(ctx, `[<esi:include src="/self"/>]`)
@@ -70,10 +67,8 @@ func startPagesOrigin(t *testing.T) (addr string, maxInFlight *atomic.Int64) {
 		default:
 			ctx.SetStatusCode(404)
 		}
-	}}
-	go s.Serve(ln)
-	t.Cleanup(func() { _ = s.Shutdown() })
-	return ln.Addr().String(), &peak
+	})
+	return addr, &peak
 }
 
 const pagesYAML = `listen: %s

@@ -1,13 +1,14 @@
 package app
 
 import (
-	"net"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/valyala/fasthttp"
+
+	"edge/internal/testutil"
 )
 
 // esiOrigin serves a page with includes and its fragments, counting hits.
@@ -19,11 +20,7 @@ type esiOrigin struct {
 func startESIOrigin(t *testing.T) *esiOrigin {
 	t.Helper()
 	o := &esiOrigin{}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) {
+	addr := testutil.ServeOrigin(t, func(ctx *fasthttp.RequestCtx) {
 		switch p := string(ctx.Path()); {
 		case strings.HasPrefix(p, "/item/"):
 			o.page.Add(1)
@@ -42,10 +39,8 @@ func startESIOrigin(t *testing.T) *esiOrigin {
 		default:
 			ctx.SetStatusCode(404)
 		}
-	}}
-	go s.Serve(ln)
-	t.Cleanup(func() { _ = s.Shutdown() })
-	o.addr = ln.Addr().String()
+	})
+	o.addr = addr
 	return o
 }
 

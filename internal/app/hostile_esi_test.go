@@ -1,7 +1,6 @@
 package app
 
 import (
-	"net"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -9,6 +8,8 @@ import (
 	"time"
 
 	"github.com/valyala/fasthttp"
+
+	"edge/internal/testutil"
 )
 
 // hostileESIYAML is a cached ESI page route, a private fragment route and
@@ -39,11 +40,7 @@ routes:
 func startShopperOrigin(t *testing.T) (addr string, me *atomic.Int64) {
 	t.Helper()
 	me = new(atomic.Int64)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) {
+	addr = testutil.ServeOrigin(t, func(ctx *fasthttp.RequestCtx) {
 		switch string(ctx.Path()) {
 		case "/item/1":
 			ctx.SetContentType("text/html")
@@ -63,10 +60,8 @@ func startShopperOrigin(t *testing.T) (addr string, me *atomic.Int64) {
 		default:
 			ctx.SetStatusCode(404)
 		}
-	}}
-	go s.Serve(ln)
-	t.Cleanup(func() { _ = s.Shutdown() })
-	return ln.Addr().String(), me
+	})
+	return addr, me
 }
 
 // TestHostilePrivateFragments has many shoppers load one cached ESI page at
@@ -117,11 +112,7 @@ func TestHostileESISSRF(t *testing.T) {
 	meta, metaHits := startCounter(t)
 	evil, evilHits := startCounter(t)
 	var page atomic.Value
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) {
+	addr := testutil.ServeOrigin(t, func(ctx *fasthttp.RequestCtx) {
 		if string(ctx.Path()) == "/frag/ok" {
 			ctx.Response.Header.Set("Cache-Control", "public, max-age=60")
 			ctx.SetBodyString("ok")
@@ -130,11 +121,9 @@ func TestHostileESISSRF(t *testing.T) {
 		ctx.SetContentType("text/html")
 		ctx.Response.Header.Set("Cache-Control", "public, max-age=60")
 		ctx.SetBodyString(page.Load().(string))
-	}}
-	go s.Serve(ln)
-	t.Cleanup(func() { _ = s.Shutdown() })
+	})
 	yaml := strings.Replace(hostileESIYAML, "    esi: {timeout: 1s}\n", "    esi: {timeout: 1s, allowed_hosts: [cdn.shop.example]}\n", 1)
-	pub, adm, _ := startNode(t, yaml, ln.Addr().String())
+	pub, adm, _ := startNode(t, yaml, addr)
 
 	srcs := []string{
 		"http://169.254.169.254/latest/meta-data/",

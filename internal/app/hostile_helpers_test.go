@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/valyala/fasthttp"
+
+	"edge/internal/testutil"
 )
 
 // echoOrigin is an origin for hostile-request tests: it counts the requests
@@ -65,17 +67,11 @@ func startEchoOrigin(t *testing.T) *echoOrigin {
 func startCounter(t *testing.T) (addr string, hits *atomic.Int64) {
 	t.Helper()
 	hits = new(atomic.Int64)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) {
+	addr = testutil.ServeOrigin(t, func(ctx *fasthttp.RequestCtx) {
 		hits.Add(1)
 		ctx.SetBodyString("secret-credentials")
-	}}
-	go s.Serve(ln)
-	t.Cleanup(func() { _ = s.Shutdown() })
-	return ln.Addr().String(), hits
+	})
+	return addr, hits
 }
 
 // rawResult is what a raw TCP exchange saw.

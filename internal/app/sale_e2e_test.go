@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"edge/internal/testredis"
+
+	"edge/internal/testutil"
 )
 
 // Full size of the end-to-end sale: 200 units, 20 000 presses of "buy" by
@@ -126,7 +128,7 @@ func restartMidSale(t *testing.T, srv *testredis.Server, f *fleet, p *pgShop, tr
 		t.Fatalf("the sale ended before the restart: %v", rep)
 	}
 	srv.Restart()
-	waitFor(t, 15*time.Second, "every node noticing the loss with no order in flight", func() bool {
+	testutil.WaitFor(t, 15*time.Second, "every node noticing the loss with no order in flight", func() bool {
 		for _, a := range f.nodes {
 			if unsettled(a) != 0 {
 				return false
@@ -256,19 +258,5 @@ func watchStock(t *testing.T, p *pgShop, adm string) func() (minShop, minEdge in
 	return func() (int64, int64) {
 		end()
 		return minShop.Load(), minEdge.Load()
-	}
-}
-
-// waitFor polls cond until it holds or within passes: for state that
-// travels through real processes (Redis, pub/sub), where no clock can be
-// injected.
-func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %v", what, within)
-		}
-		time.Sleep(10 * time.Millisecond)
 	}
 }

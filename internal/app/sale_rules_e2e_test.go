@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"net"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -16,6 +15,8 @@ import (
 	"edge/examples/shop/shop"
 	"edge/examples/shop/shoptest"
 	"edge/internal/testredis"
+
+	edgetest "edge/internal/testutil"
 )
 
 // memShop runs the in-memory example shop with plenty of every item, so
@@ -151,11 +152,7 @@ type gatedOrigin struct {
 func startGatedOrigin(t *testing.T) *gatedOrigin {
 	t.Helper()
 	g := &gatedOrigin{open: make(chan struct{})}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) {
+	addr := edgetest.ServeOrigin(t, func(ctx *fasthttp.RequestCtx) {
 		n := g.arrived.Add(1)
 		select {
 		case <-g.open:
@@ -163,10 +160,8 @@ func startGatedOrigin(t *testing.T) *gatedOrigin {
 		}
 		ctx.SetStatusCode(201)
 		ctx.SetBodyString(`{"order":"` + strconv.FormatInt(n, 10) + `"}`)
-	}}
-	go s.Serve(ln)
-	t.Cleanup(func() { _ = s.Shutdown() })
-	g.addr = ln.Addr().String()
+	})
+	g.addr = addr
 	return g
 }
 
@@ -192,11 +187,11 @@ func TestQueueOverflow(t *testing.T) {
 			a, pub, adm := startEdge(t, saleSetup{Stock: 10, Queue: c.queue}.yaml(), g.addr, nil)
 			held := make(chan orderResult, 1+c.waiters)
 			go func() { held <- postOrder(pub, "42", "holder") }()
-			waitFor(t, 5*time.Second, "the first order at the shop", func() bool { return g.arrived.Load() == 1 })
+			edgetest.WaitFor(t, 5*time.Second, "the first order at the shop", func() bool { return g.arrived.Load() == 1 })
 			for i := range c.waiters {
 				go func() { held <- postOrder(pub, "42", "waiter-"+strconv.Itoa(i)) }()
 			}
-			waitFor(t, 5*time.Second, "the waiters in line", func() bool {
+			edgetest.WaitFor(t, 5*time.Second, "the waiters in line", func() bool {
 				return testutil.ToFloat64(a.Metrics.InFlight()) == float64(1+c.waiters)
 			})
 			for i := range c.refused {
@@ -272,7 +267,7 @@ func TestReleaseViaAdmin(t *testing.T) {
 
 	// Node B learns of the release over pub/sub (or its refresh) and sells
 	// again; until then it answers sold_out from its flag, without taking.
-	waitFor(t, 5*time.Second, "node B selling the released units", func() bool {
+	edgetest.WaitFor(t, 5*time.Second, "node B selling the released units", func() bool {
 		o := postOrder(nodeB, "42", "u4")
 		if o.code != 201 && o.code != 410 {
 			t.Fatalf("u4 after the release: %v", o)
@@ -292,7 +287,7 @@ func TestReleaseViaAdmin(t *testing.T) {
 	if code, body := doAs(t, "PUT", admA+"/stock/42", "", `{"stock":0}`); code != 200 || !strings.Contains(body, `"sold_out":true`) {
 		t.Errorf("PUT stock 0: %d %s", code, body)
 	}
-	waitFor(t, 5*time.Second, "node B closing the item", func() bool { return postOrder(nodeB, "42", "u6").code == 410 })
+	edgetest.WaitFor(t, 5*time.Second, "node B closing the item", func() bool { return postOrder(nodeB, "42", "u6").code == 410 })
 	if code, body := doAs(t, "GET", admA+"/stock", "", ""); code != 200 || !strings.Contains(body, `"item":"42"`) {
 		t.Errorf("GET /stock: %d %s", code, body)
 	}
@@ -340,18 +335,12 @@ func TestOrderOneRedisRoundTrip(t *testing.T) {
 		return n
 	}
 	var atShop atomic.Int64
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	origin := &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) {
+	addr := edgetest.ServeOrigin(t, func(ctx *fasthttp.RequestCtx) {
 		n, _ := redisCalls(rdb)
 		atShop.Store(n)
 		ctx.SetStatusCode(201)
-	}}
-	go origin.Serve(ln)
-	t.Cleanup(func() { _ = origin.Shutdown() })
-	f := startFleet(t, 1, saleSetup{Redis: []string{r.Addr}, Stock: 5, NoRateLimit: true}, ln.Addr().String())
+	})
+	f := startFleet(t, 1, saleSetup{Redis: []string{r.Addr}, Stock: 5, NoRateLimit: true}, addr)
 
 	for i := range 5 {
 		before := calls()

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -23,6 +22,8 @@ import (
 	"edge/internal/app"
 	"edge/internal/config"
 	"edge/internal/dashboard"
+
+	"edge/internal/testutil"
 )
 
 // browserNodeYAML is a node in front of the example shop: a cached,
@@ -401,7 +402,7 @@ func shot(t *testing.T, ctx context.Context, name string) {
 // shop addresses in that order) until the test ends.
 func startNode(t *testing.T, yamlFmt, shopAddr string) (pub, adm string) {
 	t.Helper()
-	pub, adm = freeAddr(t), freeAddr(t)
+	pub, adm = testutil.FreeAddr(t), testutil.FreeAddr(t)
 	cfg, err := config.Parse("dashboard-test.yaml", []byte(fmt.Sprintf(yamlFmt, pub, adm, shopAddr)))
 	if err != nil {
 		t.Fatalf("config: %v", err)
@@ -420,16 +421,6 @@ func startNode(t *testing.T, yamlFmt, shopAddr string) (pub, adm string) {
 		_ = a.Shutdown(ctx)
 	})
 	return pub, adm
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
 }
 
 func get(t *testing.T, url, auth string) (int, string) {

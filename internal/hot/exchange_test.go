@@ -12,6 +12,8 @@ import (
 	"edge/internal/config"
 	"edge/internal/redisx"
 	"edge/internal/testredis"
+
+	"edge/internal/testutil"
 )
 
 func payload(t *testing.T, node string, keys ...announcedKey) []byte {
@@ -180,11 +182,11 @@ func TestExchangeThroughRedis(t *testing.T) {
 			// announcement of a warm-up key making the round trip.
 			feedCtx, stopFeed := context.WithCancel(ctx)
 			go load(feedCtx, a, []byte("warm-up"))
-			waitFor(t, 5*time.Second, "warm-up key on B", func() bool { return b.IsHot(URL, []byte("warm-up")) })
+			testutil.WaitFor(t, 5*time.Second, "warm-up key on B", func() bool { return b.IsHot(URL, []byte("warm-up")) })
 
 			go load(feedCtx, a, key)
-			waitFor(t, 3*time.Second, "hot on A", func() bool { return a.IsHot(URL, key) })
-			waitFor(t, 3*time.Second, "hot on B", func() bool { return b.IsHot(URL, key) })
+			testutil.WaitFor(t, 3*time.Second, "hot on A", func() bool { return a.IsHot(URL, key) })
+			testutil.WaitFor(t, 3*time.Second, "hot on B", func() bool { return b.IsHot(URL, key) })
 			seen := time.Now()
 			var hotA time.Time
 			for _, e := range a.Top() {
@@ -217,7 +219,7 @@ func TestExchangeThroughRedis(t *testing.T) {
 
 			stopFeed()
 			// A cools within a window; B forgets within two more.
-			waitFor(t, 5*time.Second, "cooled on B", func() bool { return !b.IsHot(URL, key) })
+			testutil.WaitFor(t, 5*time.Second, "cooled on B", func() bool { return !b.IsHot(URL, key) })
 		})
 	}
 }
@@ -235,18 +237,6 @@ func load(ctx context.Context, d *Detector, key []byte) {
 				d.Observe(URL, key)
 			}
 		}
-	}
-}
-
-// waitFor polls cond until it holds or the bounded wait ends.
-func waitFor(t *testing.T, limit time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(limit)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %v", what, limit)
-		}
-		time.Sleep(5 * time.Millisecond)
 	}
 }
 

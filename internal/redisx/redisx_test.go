@@ -1,12 +1,10 @@
 package redisx
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,6 +14,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/redis/go-redis/v9"
+
+	edgetest "edge/internal/testutil"
 )
 
 func TestNewNil(t *testing.T) {
@@ -81,30 +81,12 @@ func TestNewCluster(t *testing.T) {
 	}
 }
 
-// logBuf collects log lines from several goroutines.
-type logBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuf) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuf) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 func TestHealthTransitions(t *testing.T) {
 	t.Parallel()
 	srv := testredis.Start(t)
 	rdb := New(&config.Redis{Addrs: []string{srv.Addr}})
 	defer rdb.Close()
-	var logs logBuf
+	var logs edgetest.SyncBuffer
 	h := NewHealth(rdb, 0, slog.New(slog.NewTextHandler(&logs, nil)))
 	if h.Up() {
 		t.Fatal("health must start down until a probe succeeds")
