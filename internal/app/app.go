@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"reflect"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -52,6 +53,7 @@ type App struct {
 	ctx     context.Context
 
 	quizMetrics *quiz.Metrics
+	quiz        atomic.Pointer[quizLive]
 	orders      *asyncOrders
 	cancel      context.CancelFunc
 
@@ -116,8 +118,9 @@ func New(cfg *config.Config, path, version string, log *slog.Logger) (*App, erro
 	a.Gateway = gw
 	a.ledger = deps.Stages.Ledger
 	gw.HandleEdge(stock.EdgePrefix, stock.StockHandler(a.ledger))
-	gw.HandleEdge(quiz.IssuePath, a.quizHandler(gw))
-	gw.HandleEdge(orders.EdgePrefix, a.orders.handler(gw.Config))
+	gw.HandleEdge(quiz.IssuePath, a.quizHandler)
+	// GET /_edge/orders/{ticket}: the ticket is the shopper's own.
+	gw.HandleEdge(orders.EdgePrefix, a.orders.hub.Handler(gw.Shopper))
 	a.Admin = admin.New(admin.Settings{Token: cfg.Admin.Token, GuardReads: cfg.Admin.GuardReads}, reg)
 	a.registerAdmin()
 	a.registerDashboard(ctx)
@@ -217,7 +220,7 @@ func restartOnly(old, cfg *config.Config) []string {
 	if old.Server != cfg.Server {
 		out = append(out, "server")
 	}
-	if (old.Redis == nil) != (cfg.Redis == nil) || (old.Redis != nil && fmt.Sprint(*old.Redis) != fmt.Sprint(*cfg.Redis)) {
+	if !reflect.DeepEqual(old.Redis, cfg.Redis) {
 		out = append(out, "redis")
 	}
 	return out
@@ -252,10 +255,7 @@ func (a *App) closeShared() {
 	}
 }
 
-// GracePeriod is how long Shutdown should be given.
+// GracePeriod is how long Shutdown should be given (server.grace_period).
 func (a *App) GracePeriod() time.Duration {
-	if d := a.Gateway.Config().Server.GracePeriod.D(); d > 0 {
-		return d
-	}
-	return 15 * time.Second
+	return a.Gateway.Config().Server.GracePeriod.D()
 }

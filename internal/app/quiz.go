@@ -9,7 +9,6 @@ import (
 	"edge/filter"
 	"edge/filter/quiz"
 	"edge/internal/config"
-	"edge/internal/gateway"
 )
 
 // ensureQuiz makes the quiz service exist when cfg has a quiz bank (at start
@@ -35,42 +34,48 @@ func (a *App) ensureQuiz(ctx context.Context, cfg *config.Config) error {
 		return fmt.Errorf("quiz_bank: %w", err)
 	}
 	q.Start(ctx)
-	a.deps.Stages.Quiz = q
+	a.deps.Stages.Quiz = q // read by table builds, which reloads serialise
+	get, put := q.AdminBank()
+	a.quiz.Store(&quizLive{
+		edge: q.EdgeHandler(func(ctx *fasthttp.RequestCtx, st *filter.State) filter.Verdict {
+			return a.Gateway.Identify(ctx, st)
+		}),
+		get: get,
+		put: put,
+	})
 	return nil
+}
+
+// quizLive are the quiz's request handlers, published once the service
+// exists (at start, or on the first reload that configures a quiz bank).
+type quizLive struct {
+	edge, get, put fasthttp.RequestHandler
 }
 
 // quizHandler answers /_edge/quiz and its images while a quiz bank is
 // configured, 404 otherwise.
-func (a *App) quizHandler(gw *gateway.Gateway) fasthttp.RequestHandler {
-	var h fasthttp.RequestHandler
-	return func(ctx *fasthttp.RequestCtx) {
-		q := a.deps.Stages.Quiz
-		if q == nil {
-			filter.Reject(ctx, nil, "quiz", fasthttp.StatusNotFound, "not_found", 0)
-			return
-		}
-		if h == nil {
-			h = q.EdgeHandler(gw.Identify)
-		}
-		h(ctx)
+func (a *App) quizHandler(ctx *fasthttp.RequestCtx) {
+	q := a.quiz.Load()
+	if q == nil {
+		filter.Reject(ctx, nil, "quiz", fasthttp.StatusNotFound, "not_found", 0)
+		return
 	}
+	q.edge(ctx)
 }
 
 // quizBank answers GET|PUT /quiz/bank (export/import, answers included).
 func (a *App) quizBank(put bool) fasthttp.RequestHandler {
 	return func(ctx *fasthttp.RequestCtx) {
-		q := a.deps.Stages.Quiz
-		if q == nil {
+		q := a.quiz.Load()
+		switch {
+		case q == nil:
 			ctx.SetStatusCode(fasthttp.StatusNotFound)
 			ctx.SetContentType("application/json")
 			ctx.SetBodyString(`{"error":"no_quiz_bank"}`)
-			return
+		case put:
+			q.put(ctx)
+		default:
+			q.get(ctx)
 		}
-		get, set := q.AdminBank()
-		if put {
-			set(ctx)
-			return
-		}
-		get(ctx)
 	}
 }

@@ -33,9 +33,9 @@ func buildQueue(rc *config.Route, t *Table, d *Deps) (filter.Stage, error) {
 		return nil, fmt.Errorf("unknown upstream %q", rc.Upstream)
 	}
 	fwd := &upstream.Forwarder{Via: t.cfg.Server.Via, Host: t.cfg.Upstreams[rc.Upstream].Host}
-	r := &Route{resolver: t.resolver} // for outbound: client address and scheme
+	res := t.resolver
 	prepare := func(ctx *fasthttp.RequestCtx, st *filter.State, out *fasthttp.Request) {
-		fwd.PrepareRequest(ctx, out, r.outbound(ctx, st))
+		fwd.PrepareRequest(ctx, out, outboundOf(res, ctx, st.ClientIP))
 	}
 	s, err := hub.NewStage(rc.Name, rc.Queue, prepare, poolSender{pool: pool, timeout: rc.Timeout.D()})
 	if err != nil {

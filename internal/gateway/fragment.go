@@ -85,12 +85,8 @@ func (f *fetcher) Fetch(c context.Context, url []byte, depth int) (esi.Fragment,
 	if err != nil {
 		return esi.Fragment{}, err
 	}
-	if r == nil {
-		f.gw.edge.serve(&fc.ctx)
-		return fc.fragment(nil, start), nil
-	}
-	if len(r.stages) == 0 && r.cache != nil && r.cache.ServeFresh(&fc.ctx, f.https) {
-		return fc.fragment(r, start), nil
+	if fr, ok := f.now(fc, r, start); ok {
+		return fr, nil
 	}
 	fc.run(r, f.clientIP)
 	select {
@@ -106,14 +102,23 @@ func (f *fetcher) Fetch(c context.Context, url []byte, depth int) (esi.Fragment,
 }
 
 // FetchNow answers an include on the page's goroutine when that cannot
-// block: an edge-answered fragment or a fresh cache entry of a route
-// without funnel stages.
+// block (see now); otherwise it reports false and Fetch is used.
 func (f *fetcher) FetchNow(url []byte, depth int) (esi.Fragment, bool) {
 	start := time.Now()
 	fc, r, err := f.prepare(url)
 	if err != nil {
 		return esi.Fragment{}, false
 	}
+	if fr, ok := f.now(fc, r, start); ok {
+		return fr, true
+	}
+	fc.release()
+	return esi.Fragment{}, false
+}
+
+// now serves fc when that cannot block: an edge-answered fragment (r nil)
+// or a fresh cache entry of a route without funnel stages.
+func (f *fetcher) now(fc *fragCtx, r *Route, start time.Time) (esi.Fragment, bool) {
 	if r == nil {
 		f.gw.edge.serve(&fc.ctx)
 		return fc.fragment(nil, start), true
@@ -121,7 +126,6 @@ func (f *fetcher) FetchNow(url []byte, depth int) (esi.Fragment, bool) {
 	if len(r.stages) == 0 && r.cache != nil && r.cache.ServeFresh(&fc.ctx, f.https) {
 		return fc.fragment(r, start), true
 	}
-	fc.release()
 	return esi.Fragment{}, false
 }
 

@@ -97,19 +97,12 @@ func (g *Gateway) Load(cfg *config.Config) error {
 		g.retired.Add(1)
 		go func() {
 			defer g.retired.Done()
-			ctx, cancel := context.WithTimeout(context.Background(), graceOf(cfg))
+			ctx, cancel := context.WithTimeout(context.Background(), cfg.Server.GracePeriod.D())
 			defer cancel()
 			prev.retire(ctx, t)
 		}()
 	}
 	return nil
-}
-
-func graceOf(cfg *config.Config) time.Duration {
-	if d := cfg.Server.GracePeriod.D(); d > 0 {
-		return d
-	}
-	return 15 * time.Second
 }
 
 // Config returns the configuration in effect.
@@ -133,6 +126,23 @@ func (g *Gateway) Identify(ctx *fasthttp.RequestCtx, st *filter.State) filter.Ve
 	return id.Handle(ctx, st)
 }
 
+// Shopper returns a copy of the shopper id of ctx under the identity config
+// in effect, or false when there is none (no identity configured, none
+// sent, or an invalid token). It never writes a response.
+func (g *Gateway) Shopper(ctx *fasthttp.RequestCtx) ([]byte, bool) {
+	id := g.table.Load().shopper
+	if id == nil {
+		return nil, false
+	}
+	st := filter.AcquireState()
+	defer filter.ReleaseState(st)
+	id.Handle(ctx, st) // optional mode: fills st.User or leaves it empty
+	if len(st.User) == 0 {
+		return nil, false
+	}
+	return append([]byte(nil), st.User...), true
+}
+
 // Pools returns the upstream pools of the table in effect, by name.
 func (g *Gateway) Pools() map[string]*upstream.Pool { return g.table.Load().pools }
 
@@ -150,10 +160,7 @@ func (g *Gateway) Ready() error {
 // Close retires the table in effect: waits for its requests (up to ctx) and
 // stops its pools and stages.
 func (g *Gateway) Close(ctx context.Context) {
-	g.mu.Lock()
-	t := g.table.Load()
-	g.mu.Unlock()
-	if t != nil {
+	if t := g.table.Load(); t != nil {
 		t.retire(ctx, nil)
 	}
 	g.retired.Wait()

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"bytes"
+	"net/netip"
 
 	"github.com/valyala/fasthttp"
 
@@ -16,27 +17,35 @@ const (
 	protoHTTPS = "https"
 )
 
-// proto is the scheme the client used: edge itself speaks plain HTTP/1.1,
-// TLS ends at the load balancer in front, which says so in
+// protoOf is the scheme the client used: edge itself speaks plain
+// HTTP/1.1, TLS ends at the load balancer in front, which says so in
 // X-Forwarded-Proto. Only a trusted proxy is believed.
-func (r *Route) proto(ctx *fasthttp.RequestCtx) string {
+func protoOf(res *clientip.Resolver, ctx *fasthttp.RequestCtx) string {
 	xfp := ctx.Request.Header.Peek("X-Forwarded-Proto")
 	if len(xfp) == 0 || !bytes.EqualFold(xfp, []byte(protoHTTPS)) {
 		return protoHTTP
 	}
-	if !r.resolver.Trusted(clientip.Peer(ctx)) {
+	if !res.Trusted(clientip.Peer(ctx)) {
 		return protoHTTP
 	}
 	return protoHTTPS
 }
 
+// outboundOf describes how ctx of the shopper at clientIP is forwarded.
+func outboundOf(res *clientip.Resolver, ctx *fasthttp.RequestCtx, clientIP netip.Addr) upstream.Outbound {
+	return upstream.Outbound{
+		ClientIP:    clientIP,
+		PeerTrusted: res.Trusted(clientip.Peer(ctx)),
+		Proto:       protoOf(res, ctx),
+	}
+}
+
+// proto is the scheme the client of ctx used.
+func (r *Route) proto(ctx *fasthttp.RequestCtx) string { return protoOf(r.resolver, ctx) }
+
 // outbound describes how ctx is forwarded on this route.
 func (r *Route) outbound(ctx *fasthttp.RequestCtx, st *filter.State) upstream.Outbound {
-	return upstream.Outbound{
-		ClientIP:    st.ClientIP,
-		PeerTrusted: r.resolver.Trusted(clientip.Peer(ctx)),
-		Proto:       r.proto(ctx),
-	}
+	return outboundOf(r.resolver, ctx, st.ClientIP)
 }
 
 // origin lets the cache reach a route's upstream: the cache decides when to
@@ -51,12 +60,7 @@ var _ cachehttp.Origin = (*origin)(nil)
 // Prepare builds the request to the origin for ctx.
 func (o *origin) Prepare(ctx *fasthttp.RequestCtx, out *fasthttp.Request) {
 	r := o.route
-	ob := upstream.Outbound{
-		ClientIP:    r.resolver.Resolve(ctx),
-		PeerTrusted: r.resolver.Trusted(clientip.Peer(ctx)),
-		Proto:       r.proto(ctx),
-	}
-	r.fwd.PrepareRequest(ctx, out, ob)
+	r.fwd.PrepareRequest(ctx, out, outboundOf(r.resolver, ctx, r.resolver.Resolve(ctx)))
 }
 
 // Do sends a prepared request through the route's pool.
