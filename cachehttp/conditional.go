@@ -81,7 +81,7 @@ func writeRange(ctx *fasthttp.RequestCtx, e *Entry, spec []byte) bool {
 	case rangeUnsatisfiable:
 		h.SetStatusCode(fasthttp.StatusRequestedRangeNotSatisfiable)
 		h.SetContentEncodingBytes(nil)
-		h.SetBytesV(fasthttp.HeaderContentRange, appendUint([]byte("bytes */"), len(e.body)))
+		h.SetBytesV(fasthttp.HeaderContentRange, fasthttp.AppendUint([]byte("bytes */"), len(e.body)))
 		ctx.Response.ResetBody()
 		return true
 	}

@@ -363,11 +363,7 @@ func (r *Route) forward(ctx *fasthttp.RequestCtx, https bool) {
 		return
 	}
 	if status := resp.StatusCode(); status < 400 && !isSafeMethod(ctx.Method()) {
-		scheme := strHTTP
-		if https {
-			scheme = strHTTPS
-		}
-		if key, err := AppendKey(nil, scheme, ctx.Host(), ctx.Request.Header.RequestURI(), r.c.filter.Load()); err == nil {
+		if key, err := r.appendRequestKey(nil, ctx, https); err == nil {
 			r.c.store.remove(string(key))
 			r.c.metrics.purges.WithLabelValues(PurgeInvalidate).Inc()
 		}

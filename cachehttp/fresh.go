@@ -13,12 +13,8 @@ func (r *Route) ServeFresh(ctx *fasthttp.RequestCtx, https bool) bool {
 	}
 	sc := acquireScratch()
 	defer releaseScratch(sc)
-	scheme := strHTTP
-	if https {
-		scheme = strHTTPS
-	}
 	var err error
-	sc.key, err = AppendKey(sc.key[:0], scheme, ctx.Host(), rh.RequestURI(), r.c.filter.Load())
+	sc.key, err = r.appendRequestKey(sc.key[:0], ctx, https)
 	if err != nil {
 		return false
 	}

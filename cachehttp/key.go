@@ -2,6 +2,8 @@ package cachehttp
 
 import (
 	"errors"
+
+	"github.com/valyala/fasthttp"
 )
 
 // ErrInvalidURI is what AppendKey returns (wrapped in a *KeyError) for a
@@ -232,7 +234,7 @@ func appendHost(dst, host []byte, defPort int) ([]byte, error) {
 		return dst, nil
 	}
 	dst = append(dst, ':')
-	return appendUint(dst, n), nil
+	return fasthttp.AppendUint(dst, n), nil
 }
 
 // appendPath appends the normalised form of p (which should start with
@@ -538,28 +540,4 @@ func toLower(c byte) byte {
 		return c + 'a' - 'A'
 	}
 	return c
-}
-
-// appendUint appends n in decimal.
-func appendUint(dst []byte, n int) []byte {
-	var b [20]byte
-	i := len(b)
-	for {
-		i--
-		b[i] = byte('0' + n%10)
-		n /= 10
-		if n == 0 {
-			break
-		}
-	}
-	return append(dst, b[i:]...)
-}
-
-// appendInt appends n in decimal, with a sign when negative.
-func appendInt(dst []byte, n int64) []byte {
-	if n < 0 {
-		dst = append(dst, '-')
-		n = -n
-	}
-	return appendUint(dst, int(n))
 }

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"testing"
+
+	"github.com/valyala/fasthttp"
 )
 
 func TestAppendKey(t *testing.T) {
@@ -123,9 +125,9 @@ func TestAppendKeyManyParams(t *testing.T) {
 			uri = append(uri, '&')
 		}
 		uri = append(uri, 'p')
-		uri = appendUint(uri, i%50)
+		uri = fasthttp.AppendUint(uri, i%50)
 		uri = append(uri, '=')
-		uri = appendUint(uri, i)
+		uri = fasthttp.AppendUint(uri, i)
 	}
 	key, err := AppendKey(nil, []byte("http"), []byte("h"), uri, nil)
 	if err != nil {

@@ -2,6 +2,7 @@ package cachehttp
 
 import (
 	"bytes"
+	"strconv"
 	"sync"
 
 	"github.com/valyala/fasthttp"
@@ -62,12 +63,8 @@ func (r *Route) Serve(ctx *fasthttp.RequestCtx, https bool) {
 	}
 	sc := acquireScratch()
 	defer releaseScratch(sc)
-	scheme := strHTTP
-	if https {
-		scheme = strHTTPS
-	}
 	var err error
-	sc.key, err = AppendKey(sc.key[:0], scheme, ctx.Host(), rh.RequestURI(), r.c.filter.Load())
+	sc.key, err = r.appendRequestKey(sc.key[:0], ctx, https)
 	if err != nil {
 		writeInvalid(ctx)
 		return
@@ -96,6 +93,16 @@ func (r *Route) Serve(ctx *fasthttp.RequestCtx, https bool) {
 		}
 	}
 	r.miss(ctx, sc)
+}
+
+// appendRequestKey appends the primary key of ctx's request (see AppendKey);
+// https says whether the client-facing scheme is https.
+func (r *Route) appendRequestKey(dst []byte, ctx *fasthttp.RequestCtx, https bool) ([]byte, error) {
+	scheme := strHTTP
+	if https {
+		scheme = strHTTPS
+	}
+	return AppendKey(dst, scheme, ctx.Host(), ctx.Request.Header.RequestURI(), r.c.filter.Load())
 }
 
 // writeInvalid answers a request the cache refuses to key.
@@ -160,10 +167,10 @@ func (r *Route) write(ctx *fasthttp.RequestCtx, e *Entry, sc *scratch, now int64
 	} else {
 		e.writeHeader(h)
 	}
-	sc.buf = appendInt(sc.buf[:0], e.ageAt(now))
+	sc.buf = strconv.AppendInt(sc.buf[:0], e.ageAt(now), 10)
 	h.SetCanonical(hdrAge, sc.buf)
 	h.SetCanonical(hdrXCache, xCache[k])
-	sc.buf = appendInt(append(sc.buf[:0], cacheStatus[k]...), e.ttlAt(now))
+	sc.buf = strconv.AppendInt(append(sc.buf[:0], cacheStatus[k]...), e.ttlAt(now), 10)
 	h.SetCanonical(hdrCacheStatus, sc.buf)
 
 	if e.Template != nil && r.tr.Render != nil {

@@ -5,6 +5,8 @@ import (
 	"slices"
 
 	"github.com/valyala/fasthttp"
+
+	"edge/internal/httplist"
 )
 
 // maxVariants bounds the stored variants of one URL (one per combination of
@@ -90,18 +92,9 @@ func appendSecondaryKey(dst []byte, names [][]byte, h *fasthttp.RequestHeader) [
 func acceptEncoding(ae []byte) (br, gz bool) {
 	star, brSeen, gzSeen := false, false, false
 	for len(ae) > 0 {
-		var item []byte
-		if i := bytes.IndexByte(ae, ','); i >= 0 {
-			item, ae = ae[:i], ae[i+1:]
-		} else {
-			item, ae = ae, nil
-		}
-		name, params := item, []byte(nil)
-		if i := bytes.IndexByte(item, ';'); i >= 0 {
-			name, params = item[:i], item[i+1:]
-		}
-		name = bytes.TrimSpace(name)
-		ok := !zeroQ(params)
+		var name, params []byte
+		name, params, ae = httplist.Next(ae)
+		ok := !httplist.ZeroQ(params)
 		switch {
 		case bytes.EqualFold(name, []byte("br")):
 			br, brSeen = ok, true
@@ -119,31 +112,4 @@ func acceptEncoding(ae []byte) (br, gz bool) {
 		gz = gz || !gzSeen
 	}
 	return br, gz
-}
-
-// zeroQ reports whether params (after the coding's ';') hold q=0.
-func zeroQ(params []byte) bool {
-	for len(params) > 0 {
-		var p []byte
-		if i := bytes.IndexByte(params, ';'); i >= 0 {
-			p, params = params[:i], params[i+1:]
-		} else {
-			p, params = params, nil
-		}
-		p = bytes.TrimSpace(p)
-		if len(p) < 2 || (p[0] != 'q' && p[0] != 'Q') || p[1] != '=' {
-			continue
-		}
-		v := bytes.TrimSpace(p[2:])
-		if len(v) == 0 {
-			return false
-		}
-		for _, c := range v {
-			if c != '0' && c != '.' {
-				return false
-			}
-		}
-		return true
-	}
-	return false
 }

@@ -4,6 +4,8 @@ import (
 	"bytes"
 
 	"github.com/valyala/fasthttp"
+
+	"edge/internal/httplist"
 )
 
 // RequestVars reads ESI variables from a fasthttp request without copying:
@@ -116,48 +118,16 @@ func acceptsLanguage(header, lang []byte) bool {
 		return false
 	}
 	for len(header) > 0 {
-		var item []byte
-		if i := bytes.IndexByte(header, ','); i >= 0 {
-			item, header = header[:i], header[i+1:]
-		} else {
-			item, header = header, nil
-		}
-		tag, params := item, []byte(nil)
-		if i := bytes.IndexByte(item, ';'); i >= 0 {
-			tag, params = item[:i], item[i+1:]
-		}
-		tag = bytes.TrimSpace(tag)
+		var tag, params []byte
+		tag, params, header = httplist.Next(header)
 		if len(tag) < len(lang) || !bytes.EqualFold(tag[:len(lang)], lang) {
 			continue
 		}
 		if len(tag) > len(lang) && tag[len(lang)] != '-' {
 			continue
 		}
-		if qualityZero(params) {
+		if httplist.ZeroQ(params) {
 			continue
-		}
-		return true
-	}
-	return false
-}
-
-// qualityZero reports whether Accept-Language parameters carry q=0.
-func qualityZero(params []byte) bool {
-	for len(params) > 0 {
-		var p []byte
-		if i := bytes.IndexByte(params, ';'); i >= 0 {
-			p, params = params[:i], params[i+1:]
-		} else {
-			p, params = params, nil
-		}
-		p = bytes.TrimSpace(p)
-		if len(p) < 2 || (p[0] != 'q' && p[0] != 'Q') || p[1] != '=' {
-			continue
-		}
-		for _, c := range p[2:] {
-			if c != '0' && c != '.' {
-				return false
-			}
 		}
 		return true
 	}

@@ -1,6 +1,7 @@
 package esi
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 )
@@ -267,7 +268,7 @@ func (a *assembly) failError(j int32) error {
 	if url == nil {
 		url = jb.alt
 	}
-	if i := indexByte(url, '?'); i >= 0 {
+	if i := bytes.IndexByte(url, '?'); i >= 0 {
 		url = url[:i] // queries may carry cookie values: keep them out of logs
 	}
 	var cause error
@@ -286,15 +287,6 @@ func (a *assembly) failError(j int32) error {
 		cause = fmt.Errorf("%w %d", ErrFragmentStatus, jb.status)
 	}
 	return fmt.Errorf("%w: %q at depth %d: %w", ErrIncludeFailed, url, jb.depth, cause)
-}
-
-func indexByte(b []byte, c byte) int {
-	for i := range b {
-		if b[i] == c {
-			return i
-		}
-	}
-	return -1
 }
 
 // tryNow completes job k from ImmediateFetcher.FetchNow when it has a 2xx
