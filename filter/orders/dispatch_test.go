@@ -12,6 +12,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"edge/internal/config"
+	"edge/internal/testutil"
 )
 
 func newHub(t testing.TB, be Backend, settle Settler, after func(time.Duration) <-chan time.Time) *Hub {
@@ -126,18 +127,6 @@ func (b *blockingShop) inFlight() int {
 	return b.total
 }
 
-// waitUntil polls cond until it holds, at most 10s.
-func waitUntil(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
-}
-
 // TestDispatchConcurrencyBounds: a node never has more than concurrency
 // orders in flight, nor more than concurrency_per_item of one item.
 func TestDispatchConcurrencyBounds(t *testing.T) {
@@ -161,7 +150,7 @@ func TestDispatchConcurrencyBounds(t *testing.T) {
 		tickets = append(tickets, ticket)
 	}
 	for left := 10; left > 0; left-- {
-		waitUntil(t, "a full set of orders in flight", func() bool { return bs.inFlight() == min(3, left) })
+		testutil.WaitFor(t, 10*time.Second, "a full set of orders in flight", func() bool { return bs.inFlight() == min(3, left) })
 		bs.release <- struct{}{}
 	}
 	for _, tk := range tickets {
@@ -292,14 +281,14 @@ func TestCancelledOrderIsDropped(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, _, first := place(t, s, stage, "42", "u")
-	waitUntil(t, "the first order at the shop", func() bool { return bs.inFlight() == 1 })
+	testutil.WaitFor(t, 10*time.Second, "the first order at the shop", func() bool { return bs.inFlight() == 1 })
 	_, _, second := place(t, s, stage, "42", "u")
 	if err := be.Cancel(context.Background(), second); err != nil {
 		t.Fatal(err)
 	}
 	bs.release <- struct{}{}
 	waitFinal(t, be, first)
-	waitUntil(t, "the cancelled order dropped", func() bool {
+	testutil.WaitFor(t, 10*time.Second, "the cancelled order dropped", func() bool {
 		n, _, _ := be.Stats(context.Background(), "order")
 		return n == 0
 	})
@@ -340,7 +329,7 @@ func TestReloadSettings(t *testing.T) {
 		t.Fatalf("released newest stage: A got %d", gotA.Load())
 	}
 	_ = stA.Close()
-	waitUntil(t, "the idle dispatcher stopped", func() bool {
+	testutil.WaitFor(t, 10*time.Second, "the idle dispatcher stopped", func() bool {
 		hub.mu.Lock()
 		defer hub.mu.Unlock()
 		return len(hub.routes) == 0
@@ -370,7 +359,7 @@ func TestDrainAfterRouteRemoved(t *testing.T) {
 		_, _, tk := place(t, nil, stage, "42", "u")
 		tickets = append(tickets, tk)
 	}
-	waitUntil(t, "an order at the shop", func() bool { return bs.inFlight() == 1 })
+	testutil.WaitFor(t, 10*time.Second, "an order at the shop", func() bool { return bs.inFlight() == 1 })
 	_ = stage.Close()
 	for range 3 {
 		bs.release <- struct{}{}
@@ -380,7 +369,7 @@ func TestDrainAfterRouteRemoved(t *testing.T) {
 			t.Fatalf("result %+v", r)
 		}
 	}
-	waitUntil(t, "the drained dispatcher stopped", func() bool {
+	testutil.WaitFor(t, 10*time.Second, "the drained dispatcher stopped", func() bool {
 		hub.mu.Lock()
 		defer hub.mu.Unlock()
 		return len(hub.routes) == 0
@@ -423,7 +412,7 @@ func TestDispatchOnRedis(t *testing.T) {
 	if dup.Load() {
 		t.Fatal("an order was sent twice without any failure")
 	}
-	waitUntil(t, "an empty stream", func() bool {
+	testutil.WaitFor(t, 10*time.Second, "an empty stream", func() bool {
 		n, _, err := be.Stats(context.Background(), "order")
 		return err == nil && n == 0
 	})

@@ -8,6 +8,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"edge/internal/config"
+	"edge/internal/testutil"
 )
 
 // headerUser reads the shopper from X-User-Id, as an identity source would.
@@ -83,7 +84,7 @@ func TestResultHandler(t *testing.T) {
 	}
 
 	// A long poll returns as soon as the result is final.
-	waitUntil(t, "the order at the shop", func() bool { return bs.inFlight() == 1 })
+	testutil.WaitFor(t, 10*time.Second, "the order at the shop", func() bool { return bs.inFlight() == 1 })
 	done := make(chan map[string]any, 1)
 	go func() {
 		_, body, _ := get(t, h, "GET", uri+"?wait=300ms", "alice")
@@ -123,7 +124,7 @@ func TestLongPollWakes(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, _, ticket := place(t, nil, stage, "42", "alice")
-	waitUntil(t, "the order at the shop", func() bool { return bs.inFlight() == 1 })
+	testutil.WaitFor(t, 10*time.Second, "the order at the shop", func() bool { return bs.inFlight() == 1 })
 	h := hub.Handler(headerUser)
 	done := make(chan map[string]any, 1)
 	start := time.Now()

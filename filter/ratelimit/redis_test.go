@@ -2,7 +2,6 @@ package ratelimit
 
 import (
 	"context"
-	"net"
 	"net/netip"
 	"slices"
 	"sync"
@@ -14,6 +13,7 @@ import (
 	"edge/internal/config"
 	"edge/internal/redisx"
 	"edge/internal/testredis"
+	"edge/internal/testutil"
 
 	"github.com/redis/go-redis/v9"
 	"github.com/valyala/fasthttp"
@@ -286,21 +286,9 @@ func TestRedisClusterThreeNodes(t *testing.T) {
 	}
 }
 
-// unreachable returns an address nothing listens on.
-func unreachable(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	return addr
-}
-
 func TestRedisCircuitBreaker(t *testing.T) {
 	t.Parallel()
-	rdb := newRedisClient(t, unreachable(t))
+	rdb := newRedisClient(t, testutil.FreeAddr(t))
 	h := &countHook{}
 	rdb.AddHook(h)
 	clk := newClock()

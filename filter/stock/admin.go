@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/valyala/fasthttp"
+
+	"edge/filter"
 )
 
 // Admin request limits.
@@ -78,7 +80,7 @@ func (a *admin) item(ctx *fasthttp.RequestCtx) {
 	name, suffix := itemFromPath(string(ctx.Path()), adminPrefix)
 	sale := a.l.Sales().Get(name)
 	if sale == nil || suffix != "" {
-		adminError(ctx, fasthttp.StatusNotFound, decNotOnSale)
+		filter.Reject(ctx, nil, "stock", fasthttp.StatusNotFound, decNotOnSale, 0)
 		return
 	}
 	switch {
@@ -92,18 +94,18 @@ func (a *admin) item(ctx *fasthttp.RequestCtx) {
 			return
 		}
 		if body.Stock == nil || *body.Stock < 0 || *body.Stock > maxUnits {
-			adminError(ctx, fasthttp.StatusBadRequest, "want_stock_between_0_and_2^40")
+			filter.Reject(ctx, nil, "stock", fasthttp.StatusBadRequest, "want_stock_between_0_and_2^40", 0)
 			return
 		}
 		if err := a.l.store.Set(context.Background(), sale, *body.Stock); err != nil {
-			adminError(ctx, fasthttp.StatusServiceUnavailable, "unavailable")
+			filter.Reject(ctx, nil, "stock", fasthttp.StatusServiceUnavailable, "unavailable", 0)
 			return
 		}
 		a.l.log.Info("stock: remaining units set by an operator", "sale", sale.Name, "stock", *body.Stock)
 		writeJSON(ctx, fasthttp.StatusOK, a.describe(sale))
 	default:
 		ctx.Response.Header.Set(fasthttp.HeaderAllow, "GET, HEAD, PUT")
-		adminError(ctx, fasthttp.StatusMethodNotAllowed, "method_not_allowed")
+		filter.Reject(ctx, nil, "stock", fasthttp.StatusMethodNotAllowed, "method_not_allowed", 0)
 	}
 }
 
@@ -111,12 +113,12 @@ func (a *admin) release(ctx *fasthttp.RequestCtx) {
 	name, suffix := itemFromPath(string(ctx.Path()), adminPrefix)
 	sale := a.l.Sales().Get(name)
 	if sale == nil || suffix != "/release" {
-		adminError(ctx, fasthttp.StatusNotFound, decNotOnSale)
+		filter.Reject(ctx, nil, "stock", fasthttp.StatusNotFound, decNotOnSale, 0)
 		return
 	}
 	if !ctx.IsPost() {
 		ctx.Response.Header.Set(fasthttp.HeaderAllow, "POST")
-		adminError(ctx, fasthttp.StatusMethodNotAllowed, "method_not_allowed")
+		filter.Reject(ctx, nil, "stock", fasthttp.StatusMethodNotAllowed, "method_not_allowed", 0)
 		return
 	}
 	var body struct {
@@ -131,20 +133,20 @@ func (a *admin) release(ctx *fasthttp.RequestCtx) {
 		units = *body.Units
 	}
 	if units < 1 || units > maxUnits {
-		adminError(ctx, fasthttp.StatusBadRequest, "want_units_between_1_and_2^40")
+		filter.Reject(ctx, nil, "stock", fasthttp.StatusBadRequest, "want_units_between_1_and_2^40", 0)
 		return
 	}
 	if len(body.User) > maxAdminUser {
-		adminError(ctx, fasthttp.StatusBadRequest, "user_too_long")
+		filter.Reject(ctx, nil, "stock", fasthttp.StatusBadRequest, "user_too_long", 0)
 		return
 	}
 	n, err := a.l.store.Release(context.Background(), sale, units, body.User)
 	switch {
 	case errors.Is(err, ErrUnknownSale):
-		adminError(ctx, fasthttp.StatusConflict, "no_state")
+		filter.Reject(ctx, nil, "stock", fasthttp.StatusConflict, "no_state", 0)
 		return
 	case err != nil:
-		adminError(ctx, fasthttp.StatusServiceUnavailable, "unavailable")
+		filter.Reject(ctx, nil, "stock", fasthttp.StatusServiceUnavailable, "unavailable", 0)
 		return
 	}
 	if n > 0 {
@@ -183,20 +185,20 @@ func (a *admin) describe(s *Sale) saleJSON {
 func decodeBody(ctx *fasthttp.RequestCtx, v any, optional bool) bool {
 	body := ctx.Request.Body()
 	if len(body) > adminBodyMax {
-		adminError(ctx, fasthttp.StatusRequestEntityTooLarge, "body_too_large")
+		filter.Reject(ctx, nil, "stock", fasthttp.StatusRequestEntityTooLarge, "body_too_large", 0)
 		return false
 	}
 	if len(bytes.TrimSpace(body)) == 0 {
 		if optional {
 			return true
 		}
-		adminError(ctx, fasthttp.StatusBadRequest, "want_json_body")
+		filter.Reject(ctx, nil, "stock", fasthttp.StatusBadRequest, "want_json_body", 0)
 		return false
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil || dec.More() {
-		adminError(ctx, fasthttp.StatusBadRequest, "invalid_json")
+		filter.Reject(ctx, nil, "stock", fasthttp.StatusBadRequest, "invalid_json", 0)
 		return false
 	}
 	return true
@@ -217,20 +219,11 @@ func itemFromPath(path, prefix string) (item, suffix string) {
 func writeJSON(ctx *fasthttp.RequestCtx, status int, v any) {
 	b, err := json.Marshal(v)
 	if err != nil {
-		adminError(ctx, fasthttp.StatusInternalServerError, "internal")
+		filter.Reject(ctx, nil, "stock", fasthttp.StatusInternalServerError, "internal", 0)
 		return
 	}
 	ctx.SetStatusCode(status)
 	ctx.SetContentType("application/json")
 	ctx.Response.Header.Set(fasthttp.HeaderCacheControl, "no-store")
 	ctx.SetBody(append(b, '\n'))
-}
-
-// adminError writes {"error":"<reason>"}; reason is a fixed token.
-func adminError(ctx *fasthttp.RequestCtx, status int, reason string) {
-	ctx.Response.Reset()
-	ctx.SetStatusCode(status)
-	ctx.SetContentType("application/json")
-	ctx.Response.Header.Set(fasthttp.HeaderCacheControl, "no-store")
-	ctx.SetBodyString(`{"error":"` + reason + `"}` + "\n")
 }

@@ -13,20 +13,8 @@ import (
 	"edge/filter"
 	"edge/internal/config"
 	"edge/internal/testredis"
+	"edge/internal/testutil"
 )
-
-// eventually waits up to within for cond, polling: for news that travels
-// through a real Redis, where no clock can be injected.
-func eventually(t *testing.T, within time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %v", what, within)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
 
 func TestRedisOneRoundTrip(t *testing.T) {
 	t.Parallel()
@@ -84,7 +72,7 @@ func TestRedisSoldOutNews(t *testing.T) {
 			if !a.SoldOut(sale) {
 				t.Fatal("node a took the last unit and must know at once")
 			}
-			eventually(t, time.Second, "node b learns the sale is sold out", func() bool { return b.SoldOut(sale) })
+			testutil.WaitFor(t, time.Second, "node b learns the sale is sold out", func() bool { return b.SoldOut(sale) })
 
 			// Node b now answers sold_out without asking Redis.
 			g := NewGate("order", nil, sales, b, "closed", nil, quiet)
@@ -103,17 +91,17 @@ func TestRedisSoldOutNews(t *testing.T) {
 			if err := a.Give(ctx, sale, nil, 2); err != nil {
 				t.Fatal(err)
 			}
-			eventually(t, time.Second, "node b learns a unit is back", func() bool { return !b.SoldOut(sale) })
+			testutil.WaitFor(t, time.Second, "node b learns a unit is back", func() bool { return !b.SoldOut(sale) })
 			// ...the shop's sold out closes it everywhere...
 			if err := a.MarkSoldOut(ctx, sale); err != nil {
 				t.Fatal(err)
 			}
-			eventually(t, time.Second, "node b learns the shop's sold out", func() bool { return b.SoldOut(sale) })
+			testutil.WaitFor(t, time.Second, "node b learns the shop's sold out", func() bool { return b.SoldOut(sale) })
 			// ...and an operator's Set opens it again.
 			if err := a.Set(ctx, sale, 10); err != nil {
 				t.Fatal(err)
 			}
-			eventually(t, time.Second, "node b learns the new stock", func() bool { return !b.SoldOut(sale) })
+			testutil.WaitFor(t, time.Second, "node b learns the new stock", func() bool { return !b.SoldOut(sale) })
 			if r, _ := b.Take(ctx, sale, nil, 0, 9); r != Taken {
 				t.Fatalf("take after set: %v", r)
 			}
