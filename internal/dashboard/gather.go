@@ -85,7 +85,12 @@ type upstreamSample struct {
 	results map[string]float64
 }
 
-type stageReason struct{ stage, reason string }
+// stageReason keys a refusal count by funnel stage (a stage* index) and
+// reason.
+type stageReason struct {
+	stage  int
+	reason string
+}
 
 type bucket struct{ le, count float64 }
 
@@ -199,7 +204,7 @@ func (s *sample) fromMetrics(f families) {
 	f.each(mRejections, func(m *dto.Metric, v float64) {
 		st := stageOfRejection(label(m, "stage"))
 		s.stages[st] += v
-		s.reasons[stageReason{stageKeys[st], label(m, "reason")}] += v
+		s.reasons[stageReason{st, label(m, "reason")}] += v
 	})
 	for _, r := range s.routes {
 		s.stages[stageRequests] += r.requests
@@ -228,7 +233,7 @@ func (s *sample) fromMetrics(f families) {
 		u.results[res] += v
 		s.stages[stageShop] += v
 		if res != "ok" {
-			s.reasons[stageReason{stageKeys[stageShop], res}] += v
+			s.reasons[stageReason{stageShop, res}] += v
 		}
 	})
 	s.stages[stageAccepted] = f.sum(mStockSold)

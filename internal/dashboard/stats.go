@@ -174,7 +174,7 @@ func build(ring []*sample, seq uint64, interval time.Duration) *Stats {
 		dt = cur.at.Sub(prev.at).Seconds()
 	}
 	rate := func(now, before float64) float64 {
-		if prev == nil || dt <= 0 {
+		if dt <= 0 { // also the first sample, which has no previous one
 			return 0
 		}
 		return round(math.Max(0, now-before)/dt, 2)
@@ -199,12 +199,8 @@ func build(ring []*sample, seq uint64, interval time.Duration) *Stats {
 	for c, v := range cur.classes {
 		st.Requests.ByClass[c] = count(v)
 	}
-	older := ring[max(0, len(ring)-1-latencyWindow)]
-	if older == cur {
-		older = nil
-	}
 	var olderLatency []bucket
-	if older != nil {
+	if older := ring[max(0, len(ring)-1-latencyWindow)]; older != cur {
 		olderLatency = older.latency
 	}
 	if v, ok := quantile(0.5, olderLatency, cur.latency); ok {
@@ -251,15 +247,11 @@ func funnelStats(cur, p *sample, rate func(a, b float64) float64) []FunnelStage 
 			Rate:  rate(cur.stages[i], p.stages[i]),
 		}
 	}
-	byStage := map[string]int{}
-	for i, k := range stageKeys {
-		byStage[k] = i
-	}
 	for k, v := range cur.reasons {
 		if v <= 0 {
 			continue
 		}
-		i := byStage[k.stage]
+		i := k.stage
 		out[i].Reasons = append(out[i].Reasons, Reason{Reason: k.reason, Total: count(v), Rate: rate(v, p.reasons[k])})
 	}
 	for i := range out {

@@ -241,7 +241,7 @@ func (d *Detector) Observe(kind Kind, key []byte) {
 	if d == nil || kind >= numKinds || len(key) > maxKeyLen {
 		return
 	}
-	d.observe(kind, maphash.Bytes(d.seed, key), key)
+	d.observe(kind, fix(maphash.Bytes(d.seed, key)), key)
 }
 
 // ObserveHot is Observe followed by IsHot, hashing key once.
@@ -249,14 +249,14 @@ func (d *Detector) ObserveHot(kind Kind, key []byte) bool {
 	if d == nil || kind >= numKinds || len(key) > maxKeyLen {
 		return false
 	}
-	h := maphash.Bytes(d.seed, key)
+	h := fix(maphash.Bytes(d.seed, key))
 	d.observe(kind, h, key)
 	s := d.hot[kind].Load()
-	return s != nil && s.has(fix(h))
+	return s != nil && s.has(h)
 }
 
+// observe counts key, whose seeded hash h has been through fix.
 func (d *Detector) observe(kind Kind, h uint64, key []byte) {
-	h = fix(h)
 	t := &d.trackers[kind]
 	if t.table.Load().inc(h) {
 		return

@@ -33,47 +33,28 @@ func New(cfg *config.Redis) redis.UniversalClient {
 	if cfg == nil || len(cfg.Addrs) == 0 {
 		return nil
 	}
-	timeout := cfg.Timeout.D()
-	if timeout <= 0 {
-		timeout = DefaultTimeout
-	}
-	// Maintenance push notifications need RESP3 and a server that knows them;
-	// edge gains nothing from them and must not depend on a server feature.
-	maint := &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}
-	if len(cfg.Addrs) == 1 {
-		return redis.NewClient(&redis.Options{
-			Addr:                     cfg.Addrs[0],
-			Username:                 cfg.Username,
-			Password:                 cfg.Password,
-			DB:                       cfg.DB,
-			DialTimeout:              timeout,
-			DialerRetries:            1,
-			ReadTimeout:              timeout,
-			WriteTimeout:             timeout,
-			PoolTimeout:              timeout,
-			ContextTimeoutEnabled:    true,
-			MaxRetries:               1,
-			MinRetryBackoff:          time.Millisecond,
-			MaxRetryBackoff:          timeout / 4,
-			DisableIdentity:          true,
-			MaintNotificationsConfig: maint,
-		})
-	}
-	return redis.NewClusterClient(&redis.ClusterOptions{
-		Addrs:                    append([]string(nil), cfg.Addrs...),
-		Username:                 cfg.Username,
-		Password:                 cfg.Password,
-		DialTimeout:              timeout,
-		DialerRetries:            1,
-		ReadTimeout:              timeout,
-		WriteTimeout:             timeout,
-		PoolTimeout:              timeout,
-		ContextTimeoutEnabled:    true,
-		MaxRetries:               1,
-		MinRetryBackoff:          time.Millisecond,
-		MaxRetryBackoff:          timeout / 4,
-		DisableIdentity:          true,
-		MaintNotificationsConfig: maint,
+	timeout := Timeout(cfg)
+	// One address gives a single-node client, several a cluster client; DB
+	// is ignored by the cluster client.
+	return redis.NewUniversalClient(&redis.UniversalOptions{
+		Addrs:                 append([]string(nil), cfg.Addrs...),
+		Username:              cfg.Username,
+		Password:              cfg.Password,
+		DB:                    cfg.DB,
+		DialTimeout:           timeout,
+		DialerRetries:         1,
+		ReadTimeout:           timeout,
+		WriteTimeout:          timeout,
+		PoolTimeout:           timeout,
+		ContextTimeoutEnabled: true,
+		MaxRetries:            1,
+		MinRetryBackoff:       time.Millisecond,
+		MaxRetryBackoff:       timeout / 4,
+		DisableIdentity:       true,
+		// Maintenance push notifications need RESP3 and a server that knows
+		// them; edge gains nothing from them and must not depend on a server
+		// feature.
+		MaintNotificationsConfig: &maintnotifications.Config{Mode: maintnotifications.ModeDisabled},
 	})
 }
 
