@@ -182,9 +182,11 @@ func (a *App) Reload() error {
 		err = a.apply(cfg)
 	}
 	if err != nil {
+		// Counted before the error is shown, so that whoever sees the
+		// error (the dashboard) also sees the count.
+		a.Metrics.Reload(false, 0, 0)
 		msg := err.Error()
 		a.lastErr.Store(&msg)
-		a.Metrics.Reload(false, 0, 0)
 		return err
 	}
 	a.lastErr.Store(nil)

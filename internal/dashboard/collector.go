@@ -107,13 +107,16 @@ func (c *Collector) Run(ctx context.Context) {
 func (c *Collector) Sample() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	// Sources first, metrics second: state such as a reload's error is
+	// published after its counter moves, so a sample that shows the state
+	// also shows the count.
+	s := &sample{at: c.opt.Now()}
+	c.fromSources(s)
 	fams, err := gather(c.g)
 	if err != nil {
 		return err
 	}
-	s := &sample{at: c.opt.Now()}
 	s.fromMetrics(fams)
-	c.fromSources(s)
 	if len(c.ring) == c.opt.History {
 		copy(c.ring, c.ring[1:])
 		c.ring = c.ring[:len(c.ring)-1]

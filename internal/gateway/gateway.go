@@ -71,8 +71,7 @@ func (g *Gateway) Load(cfg *config.Config) error {
 	prev := g.table.Load()
 	t, err := build(cfg, g.version+1, prev, g)
 	if err != nil {
-		g.deps.Metrics.Reload(false, g.version, 0)
-		return err
+		return err // counted by the caller, which also sees files that do not load
 	}
 	if l := g.deps.Stages.Ledger; l != nil {
 		// New sales get their stock; running sales keep theirs (a reload
