@@ -107,16 +107,25 @@ func (c *Collector) Run(ctx context.Context) {
 func (c *Collector) Sample() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	// Sources first, metrics second: state such as a reload's error is
-	// published after its counter moves, so a sample that shows the state
-	// also shows the count.
+	// The config source is read before the metrics: a reload's error is
+	// published after its counter moves, so a sample that shows the error
+	// also shows the count. Sources still win over metric fallbacks.
 	s := &sample{at: c.opt.Now()}
-	c.fromSources(s)
+	var cfgVersion uint64
+	var cfgLoadedAt time.Time
+	var cfgError string
+	if f := c.src.Config; f != nil {
+		cfgVersion, cfgLoadedAt, cfgError = f()
+	}
 	fams, err := gather(c.g)
 	if err != nil {
 		return err
 	}
 	s.fromMetrics(fams)
+	c.fromSources(s)
+	if c.src.Config != nil {
+		s.cfgVersion, s.cfgLoadedAt, s.cfgError = cfgVersion, cfgLoadedAt, cfgError
+	}
 	if len(c.ring) == c.opt.History {
 		copy(c.ring, c.ring[1:])
 		c.ring = c.ring[:len(c.ring)-1]
@@ -150,9 +159,6 @@ func (c *Collector) fromSources(s *sample) {
 	if f := c.src.Redis; f != nil {
 		s.redisConfigured, s.redisUp = f()
 		s.redisUp = s.redisUp && s.redisConfigured
-	}
-	if f := c.src.Config; f != nil {
-		s.cfgVersion, s.cfgLoadedAt, s.cfgError = f()
 	}
 }
 

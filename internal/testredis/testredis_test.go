@@ -24,6 +24,9 @@ func TestSingleAndCluster(t *testing.T) {
 	}
 
 	c := StartCluster(t, 3)
+	// Starting the cluster may take longer than the first context allows.
+	ctx, cancel = context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
 	cc := redis.NewClusterClient(&redis.ClusterOptions{Addrs: c.Addrs()})
 	defer cc.Close()
 	for _, k := range []string{"a", "b", "c", "{item:42}:stock"} {
