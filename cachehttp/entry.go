@@ -44,6 +44,9 @@ type Entry struct {
 	// promoted to the protected segment: a hot entry's hits copy it in one
 	// CopyTo instead of adding each line. Set under the shard lock.
 	hdr atomic.Pointer[fasthttp.ResponseHeader]
+	// hit is hdr as a fresh hit sends it at one (Age, ttl) pair; see
+	// hitHeader.
+	hit atomic.Pointer[hitSet]
 
 	storedAt   int64        // unix nanos
 	age        int64        // seconds the response was already old on arrival
@@ -156,9 +159,35 @@ func (e *Entry) materialize() int64 {
 	return e.hdrCost()
 }
 
-// hdrCost is what e.hdr costs when set: the struct, one argsKV and two
-// small allocations per line, and the bytes.
-func (e *Entry) hdrCost() int64 { return int64(320 + 112*e.nfields + len(e.fields)) }
+// hdrCost is what e.hdr and the hit set built from it cost: for each, the
+// struct, one argsKV and two small allocations per line, and the bytes; the
+// hit set has three lines more.
+func (e *Entry) hdrCost() int64 {
+	one := int64(320 + 112*e.nfields + len(e.fields))
+	return 2*one + 3*112 + 64
+}
+
+// hitSet is a materialised entry's header set with Age, X-Cache: HIT and
+// Cache-Status added for one (age, ttl) pair.
+type hitSet struct {
+	age, ttl int64
+	h        fasthttp.ResponseHeader
+}
+
+// hitHeader returns the header set a fresh hit on e sends at age and ttl;
+// hh is e.hdr. The set is rebuilt when the pair changes, about twice a
+// second, so the hits of a hot entry copy one header set and set no field
+// (buf is scratch). A set, once published, is only read.
+func (e *Entry) hitHeader(hh *fasthttp.ResponseHeader, buf *[]byte, age, ttl int64) *fasthttp.ResponseHeader {
+	if s := e.hit.Load(); s != nil && s.age == age && s.ttl == ttl {
+		return &s.h
+	}
+	s := &hitSet{age: age, ttl: ttl}
+	hh.CopyTo(&s.h)
+	setCacheHeaders(&s.h, buf, kindHit, age, ttl)
+	e.hit.Store(s)
+	return &s.h
+}
 
 // isFresh reports whether the entry may be served without asking the origin.
 func (e *Entry) isFresh(now int64) bool { return now < e.fresh.Load() }

@@ -162,16 +162,17 @@ var (
 // the client accepts.
 func (r *Route) write(ctx *fasthttp.RequestCtx, e *Entry, sc *scratch, now int64, k kind) {
 	h := &ctx.Response.Header
-	if hh := e.hdr.Load(); hh != nil {
-		hh.CopyTo(h)
-	} else {
+	age, ttl := e.ageAt(now), e.ttlAt(now)
+	switch hh := e.hdr.Load(); {
+	case hh == nil:
 		e.writeHeader(h)
+		setCacheHeaders(h, &sc.buf, k, age, ttl)
+	case k == kindHit:
+		e.hitHeader(hh, &sc.buf, age, ttl).CopyTo(h)
+	default:
+		hh.CopyTo(h)
+		setCacheHeaders(h, &sc.buf, k, age, ttl)
 	}
-	sc.buf = strconv.AppendInt(sc.buf[:0], e.ageAt(now), 10)
-	h.SetCanonical(hdrAge, sc.buf)
-	h.SetCanonical(hdrXCache, xCache[k])
-	sc.buf = strconv.AppendInt(append(sc.buf[:0], cacheStatus[k]...), e.ttlAt(now), 10)
-	h.SetCanonical(hdrCacheStatus, sc.buf)
 
 	if e.Template != nil && r.tr.Render != nil {
 		ctx.Response.ResetBody()
@@ -208,6 +209,16 @@ func (r *Route) write(ctx *fasthttp.RequestCtx, e *Entry, sc *scratch, now int64
 		return
 	}
 	ctx.Response.SetBodyRaw(body)
+}
+
+// setCacheHeaders sets Age, X-Cache and Cache-Status on h for an answer of
+// kind k from an entry at age and ttl; buf is scratch.
+func setCacheHeaders(h *fasthttp.ResponseHeader, buf *[]byte, k kind, age, ttl int64) {
+	*buf = strconv.AppendInt((*buf)[:0], age, 10)
+	h.SetCanonical(hdrAge, *buf)
+	h.SetCanonical(hdrXCache, xCache[k])
+	*buf = strconv.AppendInt(append((*buf)[:0], cacheStatus[k]...), ttl, 10)
+	h.SetCanonical(hdrCacheStatus, *buf)
 }
 
 // setPassHeaders marks an answer that did not come from the store.

@@ -464,3 +464,67 @@ func TestNoContentTypeInvented(t *testing.T) {
 		t.Fatal(xcache(&ctx.Response))
 	}
 }
+
+// TestHotEntryHitHeader: a hot (materialised) entry's hits copy one header
+// set per (Age, ttl) pair; the set is rebuilt when the pair changes, and
+// stale and conditional answers from the same entry are not served from it.
+func TestHotEntryHitHeader(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, &config.RouteCache{}, func(ctx *fasthttp.RequestCtx) {
+		ctx.Response.Header.Set("Cache-Control", "max-age=60, stale-while-revalidate=30")
+		ctx.Response.Header.Set("ETag", `"v1"`)
+		ctx.Response.Header.Set("X-Shop", "42")
+		ctx.SetBodyString(pageBody)
+	})
+	e.get(t, "/hot")
+	key, err := AppendKey(nil, []byte("http"), []byte("shop.example"), []byte("/hot"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !e.cache.Promote(string(key)) {
+		t.Fatal("entry not promoted")
+	}
+	entry := func() *Entry {
+		o := e.cache.store.get(key, e.clock.Now().UnixNano())
+		if o == nil || len(o.variants) != 1 || o.variants[0].hdr.Load() == nil {
+			t.Fatal("no materialised entry")
+		}
+		return o.variants[0]
+	}
+	want := func(r *fasthttp.Response, age, status, xc string) {
+		t.Helper()
+		for k, v := range map[string]string{"Age": age, "Cache-Status": status, "X-Cache": xc, "X-Shop": "42", "ETag": `"v1"`} {
+			if got := string(r.Header.Peek(k)); got != v {
+				t.Errorf("%s: %q, want %q", k, got, v)
+			}
+		}
+		if n := bytes.Count(r.Header.Header(), []byte("\r\nAge:")); n != 1 {
+			t.Errorf("%d Age lines", n)
+		}
+	}
+	e.clock.Advance(3 * time.Second)
+	want(e.get(t, "/hot"), "3", "edge; hit; ttl=57", "HIT")
+	set := entry().hit.Load()
+	if set == nil {
+		t.Fatal("no hit header set after a hit")
+	}
+	want(e.get(t, "/hot"), "3", "edge; hit; ttl=57", "HIT")
+	if entry().hit.Load() != set {
+		t.Error("a hit at the same Age and ttl rebuilt the header set")
+	}
+	// Conditional: 304 with the same lines, from the same entry.
+	if r := e.get(t, "/hot", "If-None-Match", `"v1"`); r.StatusCode() != fasthttp.StatusNotModified {
+		t.Errorf("conditional hit: %d", r.StatusCode())
+	}
+	e.clock.Advance(2 * time.Second)
+	want(e.get(t, "/hot"), "5", "edge; hit; ttl=55", "HIT")
+	if entry().hit.Load() == set {
+		t.Error("the header set was not rebuilt when Age changed")
+	}
+	// Stale (within stale-while-revalidate): its own lines, not the hit set.
+	e.clock.Advance(60 * time.Second)
+	r := e.get(t, "/hot")
+	if xcache(r) != "STALE" || !strings.HasPrefix(string(r.Header.Peek("Cache-Status")), "edge; hit; detail=stale-while-revalidate") {
+		t.Errorf("stale answer: X-Cache %q, Cache-Status %q", xcache(r), r.Header.Peek("Cache-Status"))
+	}
+}

@@ -57,7 +57,8 @@ type App struct {
 	orders      *asyncOrders
 	cancel      context.CancelFunc
 
-	public, adminSrv  *fasthttp.Server
+	public            *gateway.Server
+	adminSrv          *fasthttp.Server
 	publicLn, adminLn net.Listener
 
 	draining atomic.Bool

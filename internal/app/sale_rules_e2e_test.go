@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/redis/go-redis/v9"
 	"github.com/valyala/fasthttp"
 
@@ -192,7 +191,7 @@ func TestQueueOverflow(t *testing.T) {
 				go func() { held <- postOrder(pub, "42", "waiter-"+strconv.Itoa(i)) }()
 			}
 			edgetest.WaitFor(t, 5*time.Second, "the waiters in line", func() bool {
-				return testutil.ToFloat64(a.Metrics.InFlight()) == float64(1+c.waiters)
+				return a.Metrics.InFlight().Load() == int64(1+c.waiters)
 			})
 			for i := range c.refused {
 				o := postOrder(pub, "42", "late-"+strconv.Itoa(i))

@@ -170,7 +170,7 @@ func (g *Gateway) Handle(ctx *fasthttp.RequestCtx) {
 	t := g.table.Load()
 	t.inflight.Add(1)
 	inflight := g.deps.Metrics.InFlight()
-	inflight.Inc()
+	inflight.Add(1)
 
 	path := ctx.Path()
 	var r *Route
@@ -189,7 +189,7 @@ func (g *Gateway) Handle(ctx *fasthttp.RequestCtx) {
 		filter.ReleaseState(st)
 	}
 
-	inflight.Dec()
+	inflight.Add(-1)
 	t.inflight.Add(-1)
 }
 
@@ -207,8 +207,11 @@ func (t *Table) match(ctx *fasthttp.RequestCtx) *Route {
 // serve runs the funnel, then the cache or the upstream, then the After
 // hooks of the stages that ran, in reverse order.
 func (r *Route) serve(ctx *fasthttp.RequestCtx, st *filter.State) {
-	// Only edge says what is hot.
-	ctx.Request.Header.Del(HeaderHot)
+	// Only edge says what is hot. Looked up before deleting: Del
+	// normalises the name on every call, and the header is rarely there.
+	if ctx.Request.Header.PeekCanonical(headerHot) != nil {
+		ctx.Request.Header.Del(HeaderHot)
+	}
 	det := r.gw.deps.Hot
 	urlHot := false
 	if det != nil && (ctx.IsGet() || ctx.IsHead()) {

@@ -20,6 +20,8 @@ import (
 // removes it from every client request and sets it itself.
 const HeaderHot = "X-Edge-Hot"
 
+var headerHot = []byte(HeaderHot)
+
 // hotRoute is what a route does for hot keys: a micro-cache for an
 // otherwise uncacheable GET route, and a cap on the upstream connections one
 // hot item may hold.

@@ -17,11 +17,15 @@ const (
 	protoHTTPS = "https"
 )
 
+// headerXFP is canonical: the public server normalises header names, so
+// PeekCanonical finds the header without normalising the name per request.
+var headerXFP = []byte("X-Forwarded-Proto")
+
 // protoOf is the scheme the client used: edge itself speaks plain
 // HTTP/1.1, TLS ends at the load balancer in front, which says so in
 // X-Forwarded-Proto. Only a trusted proxy is believed.
 func protoOf(res *clientip.Resolver, ctx *fasthttp.RequestCtx) string {
-	xfp := ctx.Request.Header.Peek("X-Forwarded-Proto")
+	xfp := ctx.Request.Header.PeekCanonical(headerXFP)
 	if len(xfp) == 0 || !bytes.EqualFold(xfp, []byte(protoHTTPS)) {
 		return protoHTTP
 	}

@@ -11,23 +11,35 @@ import (
 
 	"edge/filter"
 	"edge/internal/config"
+	"edge/internal/conntimeout"
 )
 
-// NewServer returns the public fasthttp server for cfg.Server, serving h.
-// Limits and timeouts come from the config; malformed requests get a 4xx
-// JSON answer from ErrorHandler and never reach a route, and requests whose
-// framing is ambiguous (see guardFraming) get 400 before h sees them.
-func NewServer(cfg config.Server, h fasthttp.RequestHandler, log *slog.Logger) *fasthttp.Server {
-	return &fasthttp.Server{
+// Server is the public listener's fasthttp server. Its read, write and idle
+// timeouts are kept by the listener Serve wraps (internal/conntimeout), not
+// by socket deadlines fasthttp would re-arm three times per request.
+type Server struct {
+	*fasthttp.Server
+	timeouts conntimeout.Timeouts
+}
+
+// Serve serves ln, every connection within the configured timeouts.
+func (s *Server) Serve(ln net.Listener) error {
+	return s.Server.Serve(conntimeout.Wrap(ln, s.timeouts))
+}
+
+// NewServer returns the public server for cfg.Server, serving h. Limits and
+// timeouts come from the config; malformed requests get a 4xx JSON answer
+// from ErrorHandler and never reach a route, and requests whose framing is
+// ambiguous (see guardFraming) get 400 before h sees them.
+func NewServer(cfg config.Server, h fasthttp.RequestHandler, log *slog.Logger) *Server {
+	t := conntimeout.Timeouts{Read: cfg.ReadTimeout.D(), Write: cfg.WriteTimeout.D(), Idle: cfg.IdleTimeout.D()}
+	return &Server{timeouts: t, Server: &fasthttp.Server{
 		Handler:               guardFraming(h),
 		HeaderReceived:        framingHeaderReceived,
 		ErrorHandler:          errorHandler,
 		Name:                  "",
 		NoDefaultServerHeader: true,
 		NoDefaultDate:         false,
-		ReadTimeout:           cfg.ReadTimeout.D(),
-		WriteTimeout:          cfg.WriteTimeout.D(),
-		IdleTimeout:           cfg.IdleTimeout.D(),
 		ReadBufferSize:        int(cfg.MaxHeaderSize),
 		// A product page of a few KiB goes out in one write(2) instead of
 		// two with fasthttp's default 4 KiB buffer: measurably less CPU per
@@ -44,7 +56,7 @@ func NewServer(cfg config.Server, h fasthttp.RequestHandler, log *slog.Logger) *
 		// Keep header names as sent: the origin sees what the client sent.
 		DisableHeaderNamesNormalizing: false,
 		Logger:                        slogPrinter{log},
-	}
+	}}
 }
 
 // writeBufferSize is the per-connection response buffer of the public

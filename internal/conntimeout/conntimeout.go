@@ -1,0 +1,250 @@
+// Package conntimeout enforces a server's read, write and idle timeouts with
+// one sweeper goroutine per listener instead of socket deadlines set on every
+// request.
+//
+// fasthttp applies its ReadTimeout, IdleTimeout and WriteTimeout by calling
+// SetReadDeadline and SetWriteDeadline on the connection three times per
+// request; each call re-arms a runtime timer, and on a keep-alive connection
+// serving cache hits that costs a measurable share of the CPU of a request
+// (bench/README.md). Here a connection only records, with a few atomic
+// stores on a coarse clock, when its blocked Read or Write must end; the
+// sweeper looks at every connection a few times per second and sets a
+// deadline in the past on those that overran, which makes the blocked call
+// return a timeout error exactly as an expired socket deadline would. The
+// server then answers 408 (a request read too slowly) or closes the
+// connection (an idle keep-alive, a client that does not read its answer).
+//
+// The timeouts mean what fasthttp's mean:
+//   - Read: the whole request, from its first byte (on a new connection, from
+//     the accept) to its last;
+//   - Idle: a keep-alive connection waiting for the first byte of its next
+//     request;
+//   - Write: one write of a response to the client.
+//
+// Time spent in the handler counts against none of them. A deadline is
+// enforced between one and two sweeper ticks after it passes, never before.
+package conntimeout
+
+import (
+	"net"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Timeouts are the limits a Listener enforces; zero disables one.
+type Timeouts struct {
+	Read, Write, Idle time.Duration
+}
+
+// Tick is how often the sweeper of a listener with these timeouts looks at
+// its connections: an eighth of the shortest timeout, between 10 ms and
+// 250 ms.
+func (t Timeouts) Tick() time.Duration {
+	least := time.Duration(0)
+	for _, d := range []time.Duration{t.Read, t.Write, t.Idle} {
+		if d > 0 && (least == 0 || d < least) {
+			least = d
+		}
+	}
+	tick := least / 8
+	switch {
+	case tick < 10*time.Millisecond:
+		tick = 10 * time.Millisecond
+	case tick > 250*time.Millisecond:
+		tick = 250 * time.Millisecond
+	}
+	return tick
+}
+
+// Listener wraps a net.Listener; the connections it accepts keep to its
+// Timeouts. Close stops the sweeper.
+type Listener struct {
+	net.Listener
+	t    Timeouts
+	tick int64 // ns
+	// clock is nanoseconds since start, advanced by the sweeper every tick:
+	// a connection reads it instead of the system clock.
+	clock atomic.Int64
+	start time.Time
+
+	mu    sync.Mutex
+	conns map[*Conn]struct{}
+
+	done      chan struct{}
+	closeOnce sync.Once
+}
+
+// Wrap returns ln enforcing t on every accepted connection. With all of t
+// zero it still wraps, so that callers need not care; the sweeper then
+// never expires anything.
+func Wrap(ln net.Listener, t Timeouts) *Listener {
+	l := &Listener{
+		Listener: ln,
+		t:        t,
+		tick:     int64(t.Tick()),
+		start:    time.Now(),
+		conns:    make(map[*Conn]struct{}),
+		done:     make(chan struct{}),
+	}
+	go l.sweep()
+	return l
+}
+
+// Accept returns the next connection, registered with the sweeper.
+func (l *Listener) Accept() (net.Conn, error) {
+	nc, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	c := &Conn{Conn: nc, l: l}
+	c.waiting.Store(true)
+	c.waitDue.Store(l.due(l.t.Read))
+	l.mu.Lock()
+	l.conns[c] = struct{}{}
+	l.mu.Unlock()
+	return c, nil
+}
+
+// Close closes the listener. Accepted connections stay open until their
+// owner closes them, still within their timeouts; the sweeper stops once the
+// last one is closed.
+func (l *Listener) Close() error {
+	l.closeOnce.Do(func() { close(l.done) })
+	return l.Listener.Close()
+}
+
+// Conns is the number of open connections the listener tracks.
+func (l *Listener) Conns() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.conns)
+}
+
+// due is the clock value at which a limit d starting now has passed, or 0
+// when d is zero (no limit). One tick is added because the clock lags the
+// system clock by up to a tick: a limit is never enforced early.
+func (l *Listener) due(d time.Duration) int64 {
+	if d <= 0 {
+		return 0
+	}
+	return l.clock.Load() + int64(d) + l.tick
+}
+
+// sweep advances the clock and expires overrunning calls every tick. After
+// Close it goes on while connections remain, so that a draining server is
+// still protected from slow clients; then it ends.
+func (l *Listener) sweep() {
+	t := time.NewTicker(time.Duration(l.tick))
+	defer t.Stop()
+	done, closed := l.done, false
+	for {
+		select {
+		case <-done:
+			closed, done = true, nil // a nil channel: wait on the ticker alone
+		case now := <-t.C:
+			clock := int64(now.Sub(l.start))
+			l.clock.Store(clock)
+			l.mu.Lock()
+			for c := range l.conns {
+				c.check(clock)
+			}
+			n := len(l.conns)
+			l.mu.Unlock()
+			if closed && n == 0 {
+				return
+			}
+		}
+	}
+}
+
+func (l *Listener) forget(c *Conn) {
+	l.mu.Lock()
+	delete(l.conns, c)
+	l.mu.Unlock()
+}
+
+// Conn is an accepted connection keeping to its listener's timeouts.
+type Conn struct {
+	net.Conn
+	l *Listener
+
+	// waiting is true between requests: from the accept or the end of a
+	// write until the first byte of the next request. waitDue and reqDue
+	// are when the wait, and the request being read, must end (0: never).
+	waiting         atomic.Bool
+	waitDue, reqDue atomic.Int64
+	// readDue and writeDue are when the Read or Write in progress must end
+	// (0: none in progress, or no limit).
+	readDue, writeDue atomic.Int64
+	// readExpired and writeExpired are set by the sweeper; the connection
+	// then fails every later call of that kind.
+	readExpired, writeExpired atomic.Bool
+	closeOnce                 sync.Once
+	closeErr                  error
+}
+
+// Read reads as net.Conn does, within the request or idle limit.
+func (c *Conn) Read(p []byte) (int, error) {
+	if c.readExpired.Load() {
+		return 0, c.timeout("read")
+	}
+	due := c.reqDue.Load()
+	if c.waiting.Load() {
+		due = c.waitDue.Load()
+	}
+	c.readDue.Store(due)
+	n, err := c.Conn.Read(p)
+	c.readDue.Store(0)
+	if n > 0 && c.waiting.Load() {
+		// The first bytes of a request: it must now arrive whole within
+		// the read timeout.
+		c.reqDue.Store(c.l.due(c.l.t.Read))
+		c.waiting.Store(false)
+	}
+	return n, err
+}
+
+// Write writes as net.Conn does, within the write limit; afterwards the
+// connection waits for its next request.
+func (c *Conn) Write(p []byte) (int, error) {
+	if c.writeExpired.Load() {
+		return 0, c.timeout("write")
+	}
+	c.writeDue.Store(c.l.due(c.l.t.Write))
+	n, err := c.Conn.Write(p)
+	c.writeDue.Store(0)
+	c.waitDue.Store(c.l.due(c.l.t.Idle))
+	c.waiting.Store(true)
+	return n, err
+}
+
+// Close closes the connection once and forgets it.
+func (c *Conn) Close() error {
+	c.closeOnce.Do(func() {
+		c.l.forget(c)
+		c.closeErr = c.Conn.Close()
+	})
+	return c.closeErr
+}
+
+// check expires a Read or Write that has overrun its limit at clock now.
+// A deadline in the past makes the blocked call return at once with a
+// timeout, as if the socket's own deadline had passed.
+func (c *Conn) check(now int64) {
+	if d := c.readDue.Load(); d != 0 && now >= d && !c.readExpired.Load() {
+		c.readExpired.Store(true)
+		_ = c.Conn.SetReadDeadline(aLongTimeAgo)
+	}
+	if d := c.writeDue.Load(); d != 0 && now >= d && !c.writeExpired.Load() {
+		c.writeExpired.Store(true)
+		_ = c.Conn.SetWriteDeadline(aLongTimeAgo)
+	}
+}
+
+var aLongTimeAgo = time.Unix(1, 0)
+
+func (c *Conn) timeout(op string) error {
+	return &net.OpError{Op: op, Net: c.LocalAddr().Network(), Source: c.LocalAddr(), Addr: c.RemoteAddr(), Err: os.ErrDeadlineExceeded}
+}
