@@ -23,9 +23,14 @@ type object struct {
 	size      int64
 	tags      []string // union of the variants' tags
 
-	hot    atomic.Bool   // in the protected segment (changed under the shard lock)
+	hot atomic.Bool // in the protected segment (changed under the shard lock)
+	// warm: the hot-key detector named the object (Cache.Promote), so its
+	// variants' header sets are materialised (Entry.hdr). Changed under the
+	// shard lock.
+	warm   bool
 	hits   atomic.Uint32 // hits while in the main segment
 	bumped atomic.Int64  // last move to the LRU front, unix nanos
+	one    [1]*Entry     // backing array of variants while there is one
 }
 
 // objectOverhead is an object's cost beyond its entries.
@@ -57,21 +62,32 @@ func (o *object) computeSize() int64 {
 	return n
 }
 
-// hotSize is the object's size once in the protected segment.
-func (o *object) hotSize() int64 {
+// hotSize is the object's size once in the protected segment, warm (its
+// header sets materialised) or not.
+func (o *object) hotSize(warm bool) int64 {
 	n := objectOverhead + int64(len(o.key))
 	for _, e := range o.variants {
-		n += e.size + e.hdrCost()
+		n += e.size
+		if warm || e.hdr.Load() != nil {
+			n += e.hdrCost()
+		}
 	}
 	return n
 }
 
 // setHot moves the object in or out of the protected segment and returns
-// its new size: promotion materialises the variants' header sets (see
-// Entry.hdr), which stay when the object is demoted, so an object going in
-// and out of the segment allocates them once. The shard lock is held.
+// its new size. A warm object going in materialises its variants' header
+// sets (see Entry.hdr), which stay when it is demoted, so an object going
+// in and out of the segment allocates them once.
+//
+// Only warm objects get them: the hits of a key the detector finds hot
+// find its header set in the CPU's cache and copy it in one go, while an
+// object protected for its hit count alone is read a few times a second at
+// most, when a materialised set (a dozen small allocations) would cost a
+// cache miss per line and the packed fields cost one or two. The shard
+// lock is held.
 func (o *object) setHot(hot bool) int64 {
-	if hot {
+	if hot && o.warm {
 		for _, e := range o.variants {
 			e.materialize()
 		}
@@ -99,8 +115,11 @@ const (
 	// protected segment.
 	promoteHits = 4
 	// bumpEvery: an object read more often than this is not moved to the
-	// LRU front again, so a hot key's hits take only the shared lock.
-	bumpEvery = int64(100 * time.Millisecond)
+	// LRU front again, so that a hot key's hits take no exclusive lock,
+	// and the hits of many warm keys do not each touch three list nodes
+	// (the element and its neighbours, cache misses all) to reorder the
+	// LRU. Eviction order is exact to this much.
+	bumpEvery = int64(time.Second)
 	// hotIdle: a protected object not read for this long may make room for
 	// one promoted by the frequency rule.
 	hotIdle  = int64(10 * time.Second)
@@ -257,6 +276,7 @@ func (s *store) put(o *object) {
 
 func (s *store) putLocked(sh *shard, o *object) {
 	old := s.removeLocked(sh, o.key)
+	o.warm = old != nil && old.warm
 	o.size = o.setHot(old != nil && old.hot.Load() && len(o.variants) > 0)
 	if o.bumped.Load() == 0 {
 		o.bumped.Store(time.Now().UnixNano())
@@ -292,6 +312,9 @@ func (s *store) addVariant(spec varySpec, e *Entry, now int64) bool {
 	sh := s.shardOfString(e.key)
 	sh.mu.Lock()
 	o := &object{key: e.key, vary: spec}
+	// Most URLs have one variant: its pointer lives in the object itself,
+	// so a hit reads one allocation less.
+	o.variants = o.one[:0]
 	o.bumped.Store(now)
 	if old, ok := sh.peek(e.key); ok && len(old.variants) > 0 && old.vary.same(spec) {
 		for _, v := range old.variants {
@@ -405,16 +428,30 @@ func (s *store) promoteAt(key string, now int64, force bool) bool {
 	sh.mu.Lock()
 	o, ok := sh.main.Peek(key)
 	if !ok {
-		_, hot := sh.hot.Peek(key)
+		p, hot := sh.hot.Peek(key)
+		if hot && force && !p.warm {
+			// Protected already for its hit count; now hot: warm it.
+			p.warm = true
+			size := p.setHot(true)
+			s.bytes.Add(size - p.size)
+			s.hotBytes.Add(size - p.size)
+			p.size = size
+			sh.mu.Unlock()
+			s.shrinkHot(0)
+			s.evict()
+			return true
+		}
 		sh.mu.Unlock()
 		return hot
 	}
-	if o.hotSize() > s.hotLimit.Load() || len(o.variants) == 0 {
+	if o.hotSize(force || o.warm) > s.hotLimit.Load() || len(o.variants) == 0 {
 		sh.mu.Unlock()
 		return false
 	}
-	if !force {
-		for s.hotBytes.Load()+o.hotSize() > s.hotLimit.Load() {
+	if force {
+		o.warm = true
+	} else {
+		for s.hotBytes.Load()+o.hotSize(o.warm) > s.hotLimit.Load() {
 			_, tail, ok := sh.hot.GetOldest()
 			if !ok || now-tail.bumped.Load() < hotIdle {
 				o.hits.Store(0) // try again after as many hits

@@ -251,3 +251,49 @@ func TestFrequencyPromotionWhenSegmentFull(t *testing.T) {
 	}
 	checkAccounting(t, s)
 }
+
+// TestWarmOnlyWhenNamedHot: an object protected for its hit count keeps its
+// packed header lines; one the hot-key detector names (promote) gets its
+// header sets materialised and charged, also when it was protected
+// already, and keeps them when replaced by a fresher response.
+func TestWarmOnlyWhenNamedHot(t *testing.T) {
+	t.Parallel()
+	s := newStore(2, 8<<20, 1<<20, 1<<20)
+	now := time.Now()
+	ns := now.UnixNano()
+	const byHits, named = "http://h/by-hits", "http://h/named"
+	for _, k := range []string{byHits, named} {
+		s.addVariant(varySpec{}, mkEntry(k, 2000, now), ns)
+		for range promoteHits {
+			s.get([]byte(k), ns)
+		}
+	}
+	materialised := func(k string) bool {
+		o := s.get([]byte(k), ns)
+		if o == nil || !o.hot.Load() {
+			t.Fatalf("%s not in the protected segment", k)
+		}
+		return o.variants[0].hdr.Load() != nil
+	}
+	if materialised(byHits) || materialised(named) {
+		t.Fatal("promotion by hit count materialised a header set")
+	}
+	before := s.bytes.Load()
+	if !s.promote(named) {
+		t.Fatal("promote failed")
+	}
+	if !materialised(named) || materialised(byHits) {
+		t.Fatal("promote did not warm the named object alone")
+	}
+	o := s.get([]byte(named), ns)
+	if grew := s.bytes.Load() - before; grew != o.variants[0].hdrCost() {
+		t.Fatalf("warming charged %d bytes, want %d", grew, o.variants[0].hdrCost())
+	}
+	checkAccounting(t, s)
+	// A fresher response replaces the variant: still warm.
+	s.addVariant(varySpec{}, mkEntry(named, 2000, now), ns)
+	if !materialised(named) {
+		t.Fatal("a replaced warm object lost its header set")
+	}
+	checkAccounting(t, s)
+}
