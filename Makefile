@@ -5,7 +5,7 @@ LDFLAGS  := -s -w -X main.version=$(VERSION)
 GOFLAGS_TEST ?= -race -count=1 -timeout 15m
 FUZZTIME ?= 5s
 
-.PHONY: all build test prereqs fmt-check vet fuzz-short demo bench bench-compare soak clean docker
+.PHONY: all build test prereqs fmt-check vet fuzz-short demo bench bench-compare bench-memory soak clean docker
 
 all: build
 
@@ -39,6 +39,9 @@ bench: build ## Go benchmarks and a load run (wrk) with ratios
 
 bench-compare: build ## edge side by side with Varnish, nginx and a bare fasthttp ceiling (installs varnish, nginx, wrk when missing)
 	@bash scripts/bench-compare.sh
+
+bench-memory: build ## edge's RSS with cache.size 64MiB after a million distinct URLs (MEM_URLS=...); PASS/MISS against the stated overhead
+	@bash scripts/bench-memory.sh
 
 soak: build ## mixed traffic for SOAK_DURATION (default 10m); RSS, heap, goroutines at start and end
 	@bash scripts/soak.sh

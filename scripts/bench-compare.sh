@@ -3,21 +3,25 @@
 # fasthttp server (the ceiling), all in front of the same Go origin, on the
 # same scenarios. See bench/README.md for what is measured and how to read it.
 #
-# Varnish, nginx and wrk are Debian packages; when one is missing and this
-# runs as root with apt-get, it is installed (its daemon is kept from
-# starting: every server here runs from its own config, ports and pid files
-# in a temporary directory). A server that cannot be installed is left out
-# of the table and said so; numbers are never made up.
+# Varnish, nginx and wrk are Debian packages; when one the run needs is
+# missing (varnish and nginx only when BENCH_SERVERS names them, wrk
+# always) and this runs as root with apt-get, it is installed (its daemon is
+# kept from starting: every server here runs from its own config, ports and
+# pid files in a temporary directory). A server that cannot be installed is
+# left out of the table and said so; numbers are never made up.
 #
 # Environment (defaults in brackets):
-#   BENCH_DURATION [6s]   measured time per scenario and server
+#   BENCH_DURATION [6s]   measured time per scenario and server, split into rounds
+#   BENCH_ROUNDS   [3]    rounds per scenario (servers take turns; the median is shown)
 #   BENCH_WARMUP   [1s]   load before each measured run, not counted
 #   BENCH_CONNS    [64]   wrk connections (one wrk thread)
+#   BENCH_STAMPEDE_ROUNDS [3]  cold URLs per server in the stampede
 #   BENCH_SERVERS  [ceiling,edge,varnish,nginx]
 #   BENCH_ONLY     []     comma-separated scenarios: hot,urls,esi-cached,esi-uncached,stampede
 #   BENCH_CPU_SERVER [0]  CPU of the servers under test
 #   BENCH_CPU_LOAD   [1]  CPU of wrk, the stampede client and the origin
 #   BENCH_NO_INSTALL      set to anything to never install packages
+#   BENCH_KEEP            set to anything to keep the generated configs and logs
 #   EDGE_BIN       [bin/edge]  the edge binary (built when missing)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,8 +32,15 @@ declare -A why=(
   [wrk]="wrk: the load generator of every sustained-load scenario"
 )
 declare -A pkg=([varnishd]=varnish [nginx]=nginx [wrk]=wrk)
+# The programs this run needs: wrk, and the servers BENCH_SERVERS asks for
+# (the runner rejects names it does not know).
+servers=",${BENCH_SERVERS:-ceiling,edge,varnish,nginx},"
+servers=${servers// /}
+needed=(wrk)
+case "$servers" in *,varnish,*) needed+=(varnishd) ;; esac
+case "$servers" in *,nginx,*) needed+=(nginx) ;; esac
 missing=()
-for cmd in wrk varnishd nginx; do
+for cmd in "${needed[@]}"; do
   # Debian puts varnishd and nginx in /usr/sbin, which a non-root PATH may lack.
   command -v "$cmd" >/dev/null 2>&1 || [ -x "/usr/sbin/$cmd" ] || missing+=("$cmd")
 done

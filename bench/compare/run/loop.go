@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"net/http"
 	"strings"
 
 	"edge/bench/compare/pages"
@@ -14,6 +15,7 @@ func (r *runner) measureAll() Table {
 	for _, sc := range scenarios(r.s) {
 		fmt.Fprintf(r.out, "\n-- %s\n", sc.Title)
 		cells := map[string]*Cell{}
+		headers := map[string]http.Header{}
 		var live []*Server
 		for _, srv := range r.servers {
 			if _, ok := sc.Paths[srv.Name]; !ok {
@@ -22,7 +24,7 @@ func (r *runner) measureAll() Table {
 			c := &Cell{Skip: srv.Skip}
 			cells[srv.Name] = c
 			if c.Skip == "" && !sc.Stampede {
-				c.Skip = r.check(sc, srv)
+				headers[srv.Name], c.Skip = r.check(sc, srv)
 			}
 			if c.Skip != "" {
 				fmt.Fprintf(r.out, "   %-8s not measured: %s\n", srv.Name, firstLine(c.Skip))
@@ -30,6 +32,7 @@ func (r *runner) measureAll() Table {
 			}
 			live = append(live, srv)
 		}
+		r.compareHeaders(sc, headers, cells)
 		if sc.Stampede {
 			r.stampede(sc, live, cells)
 		} else {
@@ -45,24 +48,53 @@ func (r *runner) measureAll() Table {
 }
 
 // check verifies a server's answer on the scenario's path (for many URLs,
-// the first and the last page) and, for many URLs, stores every page.
-func (r *runner) check(sc Scenario, srv *Server) string {
+// the first and the last page) and, for many URLs, stores every page. It
+// returns the header of the first page's second (cached) answer, or why
+// the server cannot be measured.
+func (r *runner) check(sc Scenario, srv *Server) (http.Header, string) {
 	path := sc.Paths[srv.Name]
 	checks := []string{path}
 	if sc.URLs > 0 {
 		checks = []string{fmt.Sprintf("%s%d", path, 0), fmt.Sprintf("%s%d", path, sc.URLs-1)}
 	}
-	for _, p := range checks {
-		if problem := verify(srv.Addr, p); problem != "" {
-			return problem
+	var first http.Header
+	for i, p := range checks {
+		h, problem := verify(srv.Addr, p)
+		if problem != "" {
+			return nil, problem
+		}
+		if i == 0 {
+			first = h
 		}
 	}
 	if sc.URLs > 0 {
 		if failed := warm(srv.Addr, path, sc.URLs); failed > 0 {
-			return fmt.Sprintf("%d of %d pages failed while storing them", failed, sc.URLs)
+			return nil, fmt.Sprintf("%d of %d pages failed while storing them", failed, sc.URLs)
 		}
 	}
-	return ""
+	return first, ""
+}
+
+// compareHeaders, on a scenario whose target is a ratio of edge to the
+// ceiling, compares the header names of the two servers' cached answers
+// (see headerDiff). A difference does not stop the measurement: it is
+// printed now and kept on edge's cell for the report and the target line,
+// since the ratio then compares answers of different sizes.
+func (r *runner) compareHeaders(sc Scenario, headers map[string]http.Header, cells map[string]*Cell) {
+	if _, ok := ceilingTargets[sc.ID]; !ok {
+		return
+	}
+	e, c := headers["edge"], headers["ceiling"]
+	if e == nil || c == nil {
+		return
+	}
+	if d := headerDiff(e, c); d != "" {
+		cells["edge"].HeaderDiff = d
+		fmt.Fprintf(r.out, "   note: edge's and the ceiling's answers differ in header names: %s\n", d)
+		return
+	}
+	fmt.Fprintf(r.out, "   edge and the ceiling answer with the same header names (%s; Date aside)\n",
+		strings.Join(headerNames(e), ", "))
 }
 
 // sustained measures the servers with wrk, in rounds where they take

@@ -162,6 +162,7 @@ func (r *runner) report(t Table) {
 			"      their req/s is a lower bound of what they can serve, and a ratio to them is uncertain\n",
 			100*loadBoundShare, strings.Join(busy, ", "))
 	}
+	printHeaderNotes(r.out, t)
 	if worst := noisiest(t); worst > noiseWarning {
 		fmt.Fprintf(r.out, "\nwarning: other processes took up to %.0f%% of the benchmark's CPUs (noise column):\n"+
 			"         the figures are disturbed; rerun on an idle machine for ratios worth quoting\n", 100*worst)

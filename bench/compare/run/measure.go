@@ -217,30 +217,34 @@ func originTotal(origin string) (int64, error) {
 
 // verify fetches path from the server twice (the second answer comes from
 // its cache) and says what is wrong with the answers, "" when nothing is.
-func verify(addr, path string) string {
+// It returns the header of the second answer, the one the measured rounds
+// get.
+func verify(addr, path string) (http.Header, string) {
 	want := expected(path)
+	var h http.Header
 	for i := range 2 {
-		status, h, body, err := get("http://" + addr + path)
+		status, hdr, body, err := get("http://" + addr + path)
 		if err != nil {
-			return err.Error()
+			return nil, err.Error()
 		}
+		h = hdr
 		if status != http.StatusOK {
-			return fmt.Sprintf("GET %s: status %d", path, status)
+			return nil, fmt.Sprintf("GET %s: status %d", path, status)
 		}
 		if !bytes.Equal(body, want) {
 			switch {
 			case bytes.Contains(body, []byte("<esi:include")):
-				return "ESI not assembled: the page still holds <esi:include> tags"
+				return nil, "ESI not assembled: the page still holds <esi:include> tags"
 			case bytes.Contains(body, []byte("<!--# include")):
-				return "SSI not assembled: the page still holds <!--# include --> tags"
+				return nil, "SSI not assembled: the page still holds <!--# include --> tags"
 			}
-			return fmt.Sprintf("GET %s: %d bytes that differ from the %d expected", path, len(body), len(want))
+			return nil, fmt.Sprintf("GET %s: %d bytes that differ from the %d expected", path, len(body), len(want))
 		}
 		if i == 1 && h.Get("Set-Cookie") != "" {
-			return fmt.Sprintf("GET %s: a cached answer carries the origin's Set-Cookie", path)
+			return nil, fmt.Sprintf("GET %s: a cached answer carries the origin's Set-Cookie", path)
 		}
 	}
-	return ""
+	return h, ""
 }
 
 // warm asks the server for prefix+n, n in [0, urls), once each, so that the

@@ -3,7 +3,12 @@ package main
 import (
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -97,9 +102,12 @@ func TestVerify(t *testing.T) {
 			t.Parallel()
 			srv := httptest.NewServer(tt.handler)
 			defer srv.Close()
-			got := verify(strings.TrimPrefix(srv.URL, "http://"), tt.path)
+			h, got := verify(strings.TrimPrefix(srv.URL, "http://"), tt.path)
 			if (tt.want == "") != (got == "") || !strings.Contains(got, tt.want) {
 				t.Fatalf("verify = %q, want %q", got, tt.want)
+			}
+			if (got == "") != (h != nil) {
+				t.Fatalf("verify returned header %v with problem %q: want a header exactly when all is well", h, got)
 			}
 		})
 	}
@@ -134,5 +142,75 @@ func TestWarmAndOriginTotal(t *testing.T) {
 	n, err := originTotal(addr)
 	if err != nil || n != 7 {
 		t.Fatalf("originTotal = %d, %v; want 7", n, err)
+	}
+}
+
+// TestWrkScriptRequests runs wrk with the generated script against a
+// server that records what it is asked: one path, or random pages of the
+// many-URL scenario, every request with the shopper's cookie.
+func TestWrkScriptRequests(t *testing.T) {
+	t.Parallel()
+	var s Settings
+	s.lookTools()
+	if s.Wrk == "" {
+		t.Skip("wrk not installed")
+	}
+	s.Taskset = "" // no pinning in a unit test
+	script := filepath.Join(t.TempDir(), "bench.lua")
+	b, err := render("bench.lua", ConfigData{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(script, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name string
+		path string
+		urls int
+	}{{"one path", "/hot", 0}, {"many URLs", "/u/", 50}} {
+		t.Run(tt.name, func(t *testing.T) {
+			var mu sync.Mutex
+			paths := map[string]int{}
+			var noCookie atomic.Int64
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.Header.Get("Cookie") != "session=bench-shopper; cart=3" {
+					noCookie.Add(1)
+				}
+				mu.Lock()
+				paths[r.URL.Path]++
+				mu.Unlock()
+				w.Write([]byte("ok"))
+			}))
+			defer srv.Close()
+			x, err := runWrk(s, script, srv.URL+tt.path, 4, time.Second, tt.urls, tt.path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			total := 0
+			for p, n := range paths {
+				total += n
+				if tt.urls == 0 && p != tt.path {
+					t.Errorf("asked for %s, want only %s", p, tt.path)
+				}
+				if tt.urls > 0 {
+					n, err := strconv.Atoi(strings.TrimPrefix(p, tt.path))
+					if !strings.HasPrefix(p, tt.path) || err != nil || n < 0 || n >= tt.urls {
+						t.Errorf("asked for %s, want %s0..%s%d", p, tt.path, tt.path, tt.urls-1)
+					}
+				}
+			}
+			if x.Requests < 100 || int64(total) < x.Requests {
+				t.Fatalf("wrk counted %d requests, the server saw %d", x.Requests, total)
+			}
+			if tt.urls > 0 && len(paths) < tt.urls*9/10 {
+				t.Errorf("%d distinct pages of %d in %d requests: not spread at random", len(paths), tt.urls, total)
+			}
+			if n := noCookie.Load(); n > 0 {
+				t.Errorf("%d of %d requests without the shopper's cookie", n, total)
+			}
+		})
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -105,11 +106,7 @@ func TestWaitListening(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr, err := freeAddr()
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = p.waitListening(addr, 5*time.Second)
+	err = p.waitListening(unusedAddr(t), 5*time.Second)
 	if err == nil || !strings.Contains(err.Error(), "exited") || !strings.Contains(err.Error(), "cannot bind") {
 		t.Fatalf("err = %v, want the exit and the process output", err)
 	}
@@ -120,4 +117,29 @@ func TestTreeCPUMissing(t *testing.T) {
 	if _, err := treeCPU(1 << 30); err == nil {
 		t.Fatal("want an error for a process that does not exist")
 	}
+}
+
+// unusedAddr returns a loopback address nothing listens on for the rest of
+// the test: its port stays bound to a socket that never listens, so no
+// other listener on the machine can take it (a port freeAddr returns is
+// free only until someone else binds it) and a connection is refused.
+func unusedAddr(t *testing.T) string {
+	t.Helper()
+	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { syscall.Close(fd) })
+	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		t.Fatal(err)
+	}
+	sa, err := syscall.Getsockname(fd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in4, ok := sa.(*syscall.SockaddrInet4)
+	if !ok {
+		t.Fatalf("socket name %T", sa)
+	}
+	return "127.0.0.1:" + strconv.Itoa(in4.Port)
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -38,7 +39,17 @@ func printTable(w io.Writer, t Table) {
 // and requests per CPU-second of the server (the inverse of CPU/req), which
 // holds up better than throughput when other processes take CPU time.
 func printRatios(w io.Writer, t Table) {
-	fmt.Fprintf(w, "%-30s %-22s %12s %12s %12s\n", "scenario", "ratio of", "edge/varnish", "edge/nginx", "edge/ceiling")
+	var others []string
+	for _, name := range []string{"varnish", "nginx", "ceiling"} {
+		if slices.ContainsFunc(t.Rows, func(r Row) bool { return r.Server == name }) {
+			others = append(others, name)
+		}
+	}
+	fmt.Fprintf(w, "%-30s %-22s", "scenario", "ratio of")
+	for _, other := range others {
+		fmt.Fprintf(w, " %12s", "edge/"+other)
+	}
+	fmt.Fprintln(w)
 	type metric struct {
 		name string
 		get  func(Row) float64
@@ -62,7 +73,7 @@ func printRatios(w io.Writer, t Table) {
 				title = ""
 			}
 			fmt.Fprintf(w, "%-30s %-22s", title, m.name)
-			for _, other := range []string{"varnish", "nginx", "ceiling"} {
+			for _, other := range others {
 				fmt.Fprintf(w, " %12s", ratioText(t, sc.ID, other, m.get))
 			}
 			fmt.Fprintln(w)
@@ -106,41 +117,87 @@ type TargetResult struct {
 	Verdict Verdict
 	Target  string
 	Detail  string
+	// Outside marks a target whose scenario or servers the run left out
+	// on purpose (BENCH_ONLY, BENCH_SERVERS); its verdict is Skip.
+	Outside bool
+}
+
+// printHeaderNotes writes a note for every scenario where edge's answer and
+// the ceiling's differ in header names: their ratio then compares
+// responses of different sizes.
+func printHeaderNotes(w io.Writer, t Table) {
+	for _, r := range t.Rows {
+		if r.Server == "edge" && r.HeaderDiff != "" {
+			fmt.Fprintf(w, "\nnote: on %s, edge's and the ceiling's answers differ in header names (%s):\n"+
+				"      the ceiling (bench/compare/ceiling) no longer sends what an edge hit sends; the ratio to it is not like for like\n",
+				r.Scenario.Title, r.HeaderDiff)
+		}
+	}
 }
 
 // targets checks the goals set for edge against the table.
 func targets(t Table, s Settings) []TargetResult {
 	var out []TargetResult
+	add := func(v Verdict, name, detail string) {
+		out = append(out, TargetResult{Verdict: v, Target: name, Detail: detail})
+	}
+	// outside reports whether the run was asked to leave out scenario id
+	// or one of the servers.
+	outside := func(id string, servers ...string) bool {
+		if !s.wants(id) {
+			return true
+		}
+		for _, name := range servers {
+			if !slices.Contains(s.Servers, name) {
+				return true
+			}
+		}
+		return false
+	}
 	ratio := func(id, other, what string, least float64) {
-		name := fmt.Sprintf("%s: edge ≥ %.1f× %s (requests/s)", what, least, other)
+		name := fmt.Sprintf("%s: edge ≥ %s× %s (requests/s)", what, strconv.FormatFloat(least, 'f', -1, 64), other)
 		e, ok1 := t.Get(id, "edge")
 		o, ok2 := t.Get(id, other)
 		switch {
+		case outside(id, "edge", other):
+			out = append(out, TargetResult{Verdict: Skip, Target: name, Detail: "not in this run", Outside: true})
 		case !ok1 || !ok2:
-			out = append(out, TargetResult{Skip, name, "scenario or server not in this run"})
+			add(Skip, name, "no figures for it in this run")
 		case e.Skip != "":
-			out = append(out, TargetResult{Miss, name, "edge not measured: " + firstLine(e.Skip)})
+			add(Miss, name, "edge not measured: "+firstLine(e.Skip))
 		case o.Skip != "" || o.RPS == 0:
-			out = append(out, TargetResult{Skip, name, other + " not measured: " + firstLine(o.Skip)})
+			add(Skip, name, other+" not measured: "+firstLine(o.Skip))
 		default:
 			r := e.RPS / o.RPS
-			out = append(out, TargetResult{verdict(r >= least), name,
-				fmt.Sprintf("%.2f× (%s vs %s req/s)", r, groupThousands(e.RPS), groupThousands(o.RPS))})
+			detail := fmt.Sprintf("%.2f× (%s vs %s req/s)", r, groupThousands(e.RPS), groupThousands(o.RPS))
+			if e.CPUPerRequest > 0 && o.CPUPerRequest > 0 {
+				detail += fmt.Sprintf("; per CPU-second %.2f×", float64(o.CPUPerRequest)/float64(e.CPUPerRequest))
+			}
+			if o.LoadShare >= loadBoundShare {
+				detail += fmt.Sprintf("; wrk used %.0f%% of its CPU against %s, whose req/s is then a lower bound", 100*o.LoadShare, other)
+			}
+			if other == "ceiling" && e.HeaderDiff != "" {
+				detail += "; header names differ from the ceiling's: " + e.HeaderDiff
+			}
+			add(verdict(r >= least), name, detail)
 		}
 	}
 	edgeRow := func(id, name string, check func(Row) (bool, string)) {
 		e, ok := t.Get(id, "edge")
 		switch {
+		case outside(id, "edge"):
+			out = append(out, TargetResult{Verdict: Skip, Target: name, Detail: "not in this run", Outside: true})
 		case !ok:
-			out = append(out, TargetResult{Skip, name, "scenario or server not in this run"})
+			add(Skip, name, "no figures for it in this run")
 		case e.Skip != "":
-			out = append(out, TargetResult{Miss, name, "edge not measured: " + firstLine(e.Skip)})
+			add(Miss, name, "edge not measured: "+firstLine(e.Skip))
 		default:
 			good, detail := check(e)
-			out = append(out, TargetResult{verdict(good), name, detail})
+			add(verdict(good), name, detail)
 		}
 	}
-	ratio("hot", "ceiling", "hot URL", 0.9)
+	ratio("hot", "ceiling", "hot URL", ceilingTargets["hot"])
+	ratio("urls", "ceiling", groupThousands(float64(s.URLs))+" URLs", ceilingTargets["urls"])
 	ratio("hot", "nginx", "hot URL", 1.3)
 	ratio("esi-cached", "varnish", "ESI, cached fragments", 3)
 	edgeRow("esi-uncached", "ESI, uncached fragments: edge p50 ≤ 8 ms", func(r Row) (bool, string) {
@@ -150,7 +207,10 @@ func targets(t Table, s Settings) []TargetResult {
 		return r.Origin == 1 && r.Errors == 0, fmt.Sprintf("origin requests per round %v, errors %d", r.OriginRounds, r.Errors)
 	})
 	limit := s.SlowDelay + 15*time.Millisecond
-	edgeRow("stampede", fmt.Sprintf("stampede: waiters within 15 ms of the origin (slowest ≤ %s)", ms(limit)), func(r Row) (bool, string) {
+	edgeRow("stampede", fmt.Sprintf("stampede: waiters' median within 15 ms of the origin (p50 ≤ %s)", ms(limit)), func(r Row) (bool, string) {
+		return r.P50 <= limit, fmt.Sprintf("p50 %s (median of rounds)", ms(r.P50))
+	})
+	edgeRow("stampede", fmt.Sprintf("stampede: every waiter within 15 ms of the origin (slowest ≤ %s)", ms(limit)), func(r Row) (bool, string) {
 		return r.Max <= limit, fmt.Sprintf("slowest waiter %s (median of rounds; worst round %s)", ms(r.Max), ms(r.WorstMax))
 	})
 	return out
@@ -163,10 +223,19 @@ func verdict(ok bool) Verdict {
 	return Miss
 }
 
-// printTargets writes one line per target.
+// printTargets writes one line per target of the run, and how many
+// targets it left out.
 func printTargets(w io.Writer, ts []TargetResult) {
+	left := 0
 	for _, tr := range ts {
+		if tr.Outside {
+			left++
+			continue
+		}
 		fmt.Fprintf(w, "%-4s  %s: %s\n", tr.Verdict, tr.Target, tr.Detail)
+	}
+	if left > 0 {
+		fmt.Fprintf(w, "(%d more targets concern scenarios or servers this run leaves out: BENCH_ONLY, BENCH_SERVERS)\n", left)
 	}
 }
 

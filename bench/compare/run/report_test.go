@@ -61,35 +61,43 @@ func TestTargets(t *testing.T) {
 	t.Parallel()
 	s, _ := loadSettings(env(nil))
 	uncached := func(p50 time.Duration) Row { r := row("esi-uncached", "edge", 500); r.P50 = p50; return r }
-	stampede := func(origin int64, maxLat time.Duration) Row {
+	stampede := func(origin int64, p50, maxLat time.Duration) Row {
 		r := row("stampede", "edge", 900)
-		r.Origin, r.OriginRounds, r.Max, r.WorstMax = origin, []int64{origin}, maxLat, maxLat
+		r.Origin, r.OriginRounds, r.P50, r.Max, r.WorstMax = origin, []int64{origin}, p50, maxLat, maxLat
 		return r
 	}
 	skipped := func(r Row, why string) Row { r.Skip = why; return r }
+	const ms = time.Millisecond
+	// Targets in order: hot/ceiling, urls/ceiling, hot/nginx, ESI cached,
+	// ESI uncached, stampede origin, stampede median, stampede slowest.
 	tests := []struct {
 		name string
 		t    Table
 		want []Verdict
 	}{
 		{"all pass", table(
-			row("hot", "ceiling", 100), row("hot", "edge", 95), row("hot", "nginx", 70),
+			row("hot", "ceiling", 100), row("hot", "edge", 90), row("hot", "nginx", 69),
+			row("urls", "ceiling", 100), row("urls", "edge", 85),
 			row("esi-cached", "edge", 90), row("esi-cached", "varnish", 30),
-			uncached(6*time.Millisecond), stampede(1, 210*time.Millisecond)),
-			[]Verdict{Pass, Pass, Pass, Pass, Pass, Pass}},
+			uncached(8*ms), stampede(1, 214*ms, 215*ms)),
+			[]Verdict{Pass, Pass, Pass, Pass, Pass, Pass, Pass, Pass}},
 		{"all miss", table(
 			row("hot", "ceiling", 100), row("hot", "edge", 89), row("hot", "nginx", 70),
+			row("urls", "ceiling", 100), row("urls", "edge", 84),
 			row("esi-cached", "edge", 89), row("esi-cached", "varnish", 30),
-			uncached(9*time.Millisecond), stampede(2, 216*time.Millisecond)),
-			[]Verdict{Miss, Miss, Miss, Miss, Miss, Miss}},
-		{"nothing measured", table(), []Verdict{Skip, Skip, Skip, Skip, Skip, Skip}},
+			uncached(9*ms), stampede(2, 216*ms, 216*ms)),
+			[]Verdict{Miss, Miss, Miss, Miss, Miss, Miss, Miss, Miss}},
+		{"median within, slowest not", table(stampede(1, 205*ms, 230*ms)),
+			[]Verdict{Skip, Skip, Skip, Skip, Skip, Pass, Pass, Miss}},
+		{"nothing measured", table(), []Verdict{Skip, Skip, Skip, Skip, Skip, Skip, Skip, Skip}},
 		{"edge not measured is a miss, others missing a skip", table(
 			row("hot", "ceiling", 100), skipped(row("hot", "edge", 0), "failed"), skipped(row("hot", "nginx", 0), "not installed"),
+			skipped(row("urls", "ceiling", 0), "failed"), row("urls", "edge", 80),
 			skipped(row("esi-cached", "edge", 0), "ESI not assembled"), row("esi-cached", "varnish", 30)),
-			[]Verdict{Miss, Miss, Miss, Skip, Skip, Skip}},
+			[]Verdict{Miss, Skip, Miss, Miss, Skip, Skip, Skip, Skip}},
 		{"other not measured", table(
 			row("hot", "ceiling", 100), row("hot", "edge", 95), skipped(row("hot", "nginx", 0), "not installed")),
-			[]Verdict{Pass, Skip, Skip, Skip, Skip, Skip}},
+			[]Verdict{Pass, Skip, Skip, Skip, Skip, Skip, Skip, Skip}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -104,6 +112,63 @@ func TestTargets(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestTargetNames: the ceiling targets read as the issue states them.
+func TestTargetNames(t *testing.T) {
+	t.Parallel()
+	s, _ := loadSettings(env(nil))
+	got := targets(table(), s)
+	for i, want := range []string{
+		"hot URL: edge ≥ 0.9× ceiling (requests/s)",
+		"10 000 URLs: edge ≥ 0.85× ceiling (requests/s)",
+		"hot URL: edge ≥ 1.3× nginx (requests/s)",
+		"ESI, cached fragments: edge ≥ 3× varnish (requests/s)",
+	} {
+		if got[i].Target != want {
+			t.Errorf("target %d is %q, want %q", i, got[i].Target, want)
+		}
+	}
+}
+
+// TestHeaderDiffInReport: a difference in header names between edge and
+// the ceiling shows under the table and on the target line, and does not
+// change the verdict.
+func TestHeaderDiffInReport(t *testing.T) {
+	t.Parallel()
+	s, _ := loadSettings(env(nil))
+	e := row("hot", "edge", 95)
+	e.Scenario.Title = "hot URL"
+	e.HeaderDiff = "only edge sends x-cache"
+	tab := table(row("hot", "ceiling", 100), e, row("urls", "ceiling", 100), row("urls", "edge", 90))
+
+	var b bytes.Buffer
+	printHeaderNotes(&b, tab)
+	if out := b.String(); !strings.Contains(out, "on hot URL, edge's and the ceiling's answers differ in header names (only edge sends x-cache)") ||
+		strings.Count(out, "note:") != 1 {
+		t.Errorf("header notes:\n%s", out)
+	}
+	got := targets(tab, s)
+	if got[0].Verdict != Pass || !strings.Contains(got[0].Detail, "header names differ from the ceiling's: only edge sends x-cache") {
+		t.Errorf("hot target: %+v", got[0])
+	}
+	if got[1].Verdict != Pass || strings.Contains(got[1].Detail, "header") {
+		t.Errorf("urls target: %+v", got[1])
+	}
+}
+
+// TestRatioTargetDetail: a ratio target shows the requests/CPU-second ratio
+// beside the requests/s one, and says when wrk set the other's pace.
+func TestRatioTargetDetail(t *testing.T) {
+	t.Parallel()
+	s, _ := loadSettings(env(nil))
+	c, e := row("urls", "ceiling", 90000), row("urls", "edge", 68000)
+	c.CPUPerRequest, e.CPUPerRequest, c.LoadShare = 10*time.Microsecond, 15*time.Microsecond, 0.99
+	got := targets(table(c, e), s)[1]
+	want := "0.76× (68 000 vs 90 000 req/s); per CPU-second 0.67×; wrk used 99% of its CPU against ceiling, whose req/s is then a lower bound"
+	if got.Verdict != Miss || got.Detail != want {
+		t.Errorf("urls target: %s %q, want MISS %q", got.Verdict, got.Detail, want)
 	}
 }
 
@@ -150,9 +215,51 @@ func TestPrintReport(t *testing.T) {
 	}
 
 	b.Reset()
-	printTargets(&b, []TargetResult{{Pass, "a", "b"}, {Miss, "c", "d"}})
-	if b.String() != "PASS  a: b\nMISS  c: d\n" {
-		t.Errorf("targets printed as %q", b.String())
+	printTargets(&b, []TargetResult{{Verdict: Pass, Target: "a", Detail: "b"}, {Verdict: Miss, Target: "c", Detail: "d"},
+		{Verdict: Skip, Target: "e", Detail: "not in this run", Outside: true}})
+	if want := "PASS  a: b\nMISS  c: d\n(1 more targets concern scenarios or servers this run leaves out: BENCH_ONLY, BENCH_SERVERS)\n"; b.String() != want {
+		t.Errorf("targets printed as %q, want %q", b.String(), want)
+	}
+}
+
+// TestRatioColumns: the ratios name only the servers of the run.
+func TestRatioColumns(t *testing.T) {
+	t.Parallel()
+	var b bytes.Buffer
+	printRatios(&b, table(row("hot", "ceiling", 100), row("hot", "edge", 90)))
+	out := b.String()
+	if !strings.Contains(out, "edge/ceiling") || strings.Contains(out, "varnish") || strings.Contains(out, "nginx") ||
+		!strings.Contains(out, "0.90×") {
+		t.Errorf("ratios:\n%s", out)
+	}
+}
+
+// TestTargetsOutsideTheRun: make bench runs the ceiling and edge on three
+// scenarios; the other targets are left out, not reported as skipped.
+func TestTargetsOutsideTheRun(t *testing.T) {
+	t.Parallel()
+	s, err := loadSettings(env(map[string]string{"BENCH_SERVERS": "ceiling,edge", "BENCH_ONLY": "hot,urls,stampede"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var inside []string
+	for _, tr := range targets(table(row("hot", "ceiling", 100), row("hot", "edge", 95)), s) {
+		if tr.Outside != (tr.Verdict == Skip && tr.Detail == "not in this run") {
+			t.Errorf("%q: outside %v with %s %q", tr.Target, tr.Outside, tr.Verdict, tr.Detail)
+		}
+		if !tr.Outside {
+			inside = append(inside, string(tr.Verdict)+" "+tr.Target)
+		}
+	}
+	want := []string{
+		"PASS hot URL: edge ≥ 0.9× ceiling (requests/s)",
+		"SKIP 10 000 URLs: edge ≥ 0.85× ceiling (requests/s)",
+		"SKIP stampede: one origin request per cold URL",
+		"SKIP stampede: waiters' median within 15 ms of the origin (p50 ≤ 215.00ms)",
+		"SKIP stampede: every waiter within 15 ms of the origin (slowest ≤ 215.00ms)",
+	}
+	if strings.Join(inside, "\n") != strings.Join(want, "\n") {
+		t.Errorf("targets of the run:\n%s\nwant\n%s", strings.Join(inside, "\n"), strings.Join(want, "\n"))
 	}
 }
 

@@ -13,6 +13,10 @@ type Cell struct {
 	Skip string
 	// Notes are remarks on the measurement (errors seen).
 	Notes []string
+	// HeaderDiff, on edge's cell of a scenario with a target relative to
+	// the ceiling, says how the header names of their answers differ (""
+	// when they agree or were not compared).
+	HeaderDiff string
 }
 
 // Row is a Cell reduced to the table's figures: the median over rounds.
@@ -40,11 +44,13 @@ type Row struct {
 	// Errors over every round.
 	Errors int64
 	Notes  []string
+	// HeaderDiff is the cell's (see Cell.HeaderDiff).
+	HeaderDiff string
 }
 
 // makeRow reduces a cell.
 func makeRow(sc Scenario, server string, c *Cell) Row {
-	r := Row{Scenario: sc, Server: server, Skip: c.Skip, Notes: c.Notes}
+	r := Row{Scenario: sc, Server: server, Skip: c.Skip, Notes: c.Notes, HeaderDiff: c.HeaderDiff}
 	if r.Skip != "" || len(c.Samples) == 0 {
 		if r.Skip == "" {
 			r.Skip = "no successful round"

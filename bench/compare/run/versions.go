@@ -3,6 +3,7 @@ package main
 import (
 	"os/exec"
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -22,8 +23,12 @@ func versions(s Settings) string {
 		parts = append(parts, name+" ?")
 	}
 	add("edge", s.Edge, regexp.MustCompile(`edge (\S+)`), "-version")
-	add("varnish", s.Varnishd, regexp.MustCompile(`varnish-(\S+)`), "-V")
-	add("nginx", s.Nginx, regexp.MustCompile(`nginx/(\S+)`), "-v")
+	if slices.Contains(s.Servers, "varnish") {
+		add("varnish", s.Varnishd, regexp.MustCompile(`varnish-(\S+)`), "-V")
+	}
+	if slices.Contains(s.Servers, "nginx") {
+		add("nginx", s.Nginx, regexp.MustCompile(`nginx/(\S+)`), "-v")
+	}
 	add("wrk", s.Wrk, regexp.MustCompile(`wrk (\S+)`), "-v")
 	return strings.Join(parts, ", ")
 }
