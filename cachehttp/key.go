@@ -1,6 +1,7 @@
 package cachehttp
 
 import (
+	"bytes"
 	"errors"
 
 	"github.com/valyala/fasthttp"
@@ -189,18 +190,12 @@ func appendHost(dst, host []byte, defPort int) ([]byte, error) {
 		if len(name) == 2 {
 			return dst, errHost
 		}
-	} else {
-		for i := len(host) - 1; i >= 0; i-- {
-			if host[i] == ':' {
-				name, port = host[:i], host[i+1:]
-				break
-			}
-		}
 		for _, c := range name {
-			c = toLower(c)
-			if (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '-' && c != '.' && c != '_' {
-				return dst, errHost
-			}
+			dst = append(dst, toLower(c))
+		}
+	} else {
+		if i := bytes.LastIndexByte(host, ':'); i >= 0 {
+			name, port = host[:i], host[i+1:]
 		}
 		// "shop.example." is "shop.example".
 		for len(name) > 0 && name[len(name)-1] == '.' {
@@ -209,9 +204,16 @@ func appendHost(dst, host []byte, defPort int) ([]byte, error) {
 		if len(name) == 0 {
 			return dst, errHost
 		}
-	}
-	for _, c := range name {
-		dst = append(dst, toLower(c))
+		// Copied whole, then checked and lowered in place by table.
+		start := len(dst)
+		dst = append(dst, name...)
+		for i, c := range dst[start:] {
+			l := hostLower[c]
+			if l == 0 {
+				return dst, errHost
+			}
+			dst[start+i] = l
+		}
 	}
 	if len(port) == 0 {
 		return dst, nil
@@ -234,8 +236,24 @@ func appendHost(dst, host []byte, defPort int) ([]byte, error) {
 		return dst, nil
 	}
 	dst = append(dst, ':')
+	if port[0] != '0' {
+		return append(dst, port...), nil // digits as they stand are the number
+	}
 	return fasthttp.AppendUint(dst, n), nil
 }
+
+// hostLower maps a byte allowed in a host name to its lower case, and every
+// other byte to 0.
+var hostLower = func() (t [256]byte) {
+	for c := 'a'; c <= 'z'; c++ {
+		t[c], t[c-'a'+'A'] = byte(c), byte(c)
+	}
+	for c := '0'; c <= '9'; c++ {
+		t[c] = byte(c)
+	}
+	t['-'], t['.'], t['_'] = '-', '.', '_'
+	return t
+}()
 
 // appendPath appends the normalised form of p (which should start with
 // "/"; a relative path is taken as relative to the root).

@@ -16,21 +16,22 @@ import (
 // URL, or a hit-for-pass mark. It is replaced, never changed, once stored
 // (copy on write), so a reader holding one needs no lock.
 type object struct {
-	key       string
-	vary      varySpec
+	// What a hit reads comes first (see Entry).
 	variants  []*Entry
-	passUntil int64 // hit-for-pass mark when variants is empty; unix nanos
-	size      int64
-	tags      []string // union of the variants' tags
-
-	hot atomic.Bool // in the protected segment (changed under the shard lock)
+	one       [1]*Entry     // backing array of variants while there is one
+	passUntil int64         // hit-for-pass mark when variants is empty; unix nanos
+	bumped    atomic.Int64  // last move to the LRU front, unix nanos
+	hits      atomic.Uint32 // hits while in the main segment
+	hot       atomic.Bool   // in the protected segment (changed under the shard lock)
 	// warm: the hot-key detector named the object (Cache.Promote), so its
 	// variants' header sets are materialised (Entry.hdr). Changed under the
 	// shard lock.
-	warm   bool
-	hits   atomic.Uint32 // hits while in the main segment
-	bumped atomic.Int64  // last move to the LRU front, unix nanos
-	one    [1]*Entry     // backing array of variants while there is one
+	warm bool
+	vary varySpec
+
+	key  string
+	size int64
+	tags []string // union of the variants' tags
 }
 
 // objectOverhead is an object's cost beyond its entries.
