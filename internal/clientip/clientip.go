@@ -36,8 +36,17 @@ func (r *Resolver) Trusted(addr netip.Addr) bool {
 	return false
 }
 
+// peerConn is a connection that knows its peer address already (the public
+// listener's, see internal/conntimeout).
+type peerConn interface{ PeerAddr() netip.Addr }
+
 // Peer returns the TCP peer address of ctx.
 func Peer(ctx *fasthttp.RequestCtx) netip.Addr {
+	if pc, ok := ctx.Conn().(peerConn); ok {
+		if a := pc.PeerAddr(); a.IsValid() {
+			return a
+		}
+	}
 	if ta, ok := ctx.RemoteAddr().(*net.TCPAddr); ok {
 		if a, ok := netip.AddrFromSlice(ta.IP); ok {
 			return a.Unmap()

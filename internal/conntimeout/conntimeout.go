@@ -27,6 +27,7 @@ package conntimeout
 
 import (
 	"net"
+	"net/netip"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -99,6 +100,11 @@ func (l *Listener) Accept() (net.Conn, error) {
 		return nil, err
 	}
 	c := &Conn{Conn: nc, l: l}
+	if ta, ok := nc.RemoteAddr().(*net.TCPAddr); ok {
+		if a, ok := netip.AddrFromSlice(ta.IP); ok {
+			c.peer = a.Unmap()
+		}
+	}
 	c.waiting.Store(true)
 	c.waitDue.Store(l.due(l.t.Read))
 	l.mu.Lock()
@@ -168,7 +174,8 @@ func (l *Listener) forget(c *Conn) {
 // Conn is an accepted connection keeping to its listener's timeouts.
 type Conn struct {
 	net.Conn
-	l *Listener
+	l    *Listener
+	peer netip.Addr // the TCP peer, worked out once at accept
 
 	// waiting is true between requests: from the accept or the end of a
 	// write until the first byte of the next request. waitDue and reqDue
@@ -184,6 +191,11 @@ type Conn struct {
 	closeOnce                 sync.Once
 	closeErr                  error
 }
+
+// PeerAddr is the connection's TCP peer address (the zero Addr when the
+// listener is not TCP): the gateway asks for it on every request, and the
+// answer never changes for a connection.
+func (c *Conn) PeerAddr() netip.Addr { return c.peer }
 
 // Read reads as net.Conn does, within the request or idle limit.
 func (c *Conn) Read(p []byte) (int, error) {
