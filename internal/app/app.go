@@ -65,6 +65,11 @@ type App struct {
 	started  time.Time
 	lastErr  atomic.Pointer[string]
 	wg       sync.WaitGroup
+	// serveMu orders Serve's start against Shutdown: the listeners' serving
+	// goroutines are counted in wg before Shutdown waits, or not started
+	// (shut is set).
+	serveMu sync.Mutex
+	shut    bool
 }
 
 // New builds a node from cfg (already loaded and validated) without
@@ -162,9 +167,15 @@ func (a *App) Addrs() (public, adminAddr string) {
 // error other than a clean shutdown.
 func (a *App) Serve() error {
 	errc := make(chan error, 2)
+	a.serveMu.Lock()
+	if a.shut {
+		a.serveMu.Unlock()
+		return nil // shut down before it started
+	}
 	a.wg.Add(2)
 	go func() { defer a.wg.Done(); errc <- a.public.Serve(a.publicLn) }()
 	go func() { defer a.wg.Done(); errc <- a.adminSrv.Serve(a.adminLn) }()
+	a.serveMu.Unlock()
 	a.Log.Info("edge serving", slog.String("listen", a.publicLn.Addr().String()),
 		slog.String("admin", a.adminLn.Addr().String()), slog.String("version", a.version))
 	err := <-errc
@@ -233,14 +244,27 @@ func restartOnly(old, cfg *config.Config) []string {
 // accepting, in-flight requests finish (up to the grace period), then the
 // pools, Redis and the admin listener close.
 func (a *App) Shutdown(ctx context.Context) error {
+	a.serveMu.Lock()
+	a.shut = true
+	a.serveMu.Unlock()
 	a.draining.Store(true)
 	var errs []error
 	if err := a.public.ShutdownWithContext(ctx); err != nil {
 		errs = append(errs, fmt.Errorf("public listener: %w", err))
 	}
+	// fasthttp closes only the listeners its Serve has registered: a
+	// Shutdown that comes before Serve got that far would leave Serve
+	// accepting for ever. The listeners are the App's; it closes them too
+	// (a second close only reports that it was closed).
+	if a.publicLn != nil {
+		_ = a.publicLn.Close()
+	}
 	a.Gateway.Close(ctx)
 	if err := a.adminSrv.ShutdownWithContext(ctx); err != nil {
 		errs = append(errs, fmt.Errorf("admin listener: %w", err))
+	}
+	if a.adminLn != nil {
+		_ = a.adminLn.Close()
 	}
 	a.wg.Wait()
 	a.closeShared()

@@ -147,3 +147,46 @@ func do(t *testing.T, method, url, auth string) (int, string) {
 	}
 	return resp.StatusCode(), string(resp.Body())
 }
+
+// TestShutdownRightAfterServe: a node shut down before its Serve goroutine
+// has registered the listeners with fasthttp still stops (fasthttp's
+// Shutdown only closes listeners it knows; the App closes its own too).
+func TestShutdownRightAfterServe(t *testing.T) {
+	t.Parallel()
+	origin := startOrigin(t)
+	for i := range 20 {
+		pub, adm := testutil.FreeAddr(t), testutil.FreeAddr(t)
+		cfg, err := config.Parse("test.yaml", []byte(fmt.Sprintf(nodeYAML, pub, adm, origin)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, err := New(cfg, "test.yaml", "test", slog.New(slog.NewJSONHandler(io.Discard, nil)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := a.Listen(); err != nil {
+			t.Fatal(err)
+		}
+		served := make(chan error, 1)
+		go func() { served <- a.Serve() }()
+		stopped := make(chan error, 1)
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			stopped <- a.Shutdown(ctx)
+		}()
+		select {
+		case <-stopped:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("round %d: Shutdown did not return", i)
+		}
+		select {
+		case err := <-served:
+			if err != nil {
+				t.Fatalf("round %d: Serve: %v", i, err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("round %d: Serve still running after Shutdown", i)
+		}
+	}
+}

@@ -22,9 +22,12 @@ type Server struct {
 	timeouts conntimeout.Timeouts
 }
 
-// Serve serves ln, every connection within the configured timeouts.
+// Serve serves ln, every connection within the configured timeouts. When
+// it returns, the sweeper stops once the last connection is closed.
 func (s *Server) Serve(ln net.Listener) error {
-	return s.Server.Serve(conntimeout.Wrap(ln, s.timeouts))
+	w := conntimeout.Wrap(ln, s.timeouts)
+	defer w.Close()
+	return s.Server.Serve(w)
 }
 
 // NewServer returns the public server for cfg.Server, serving h. Limits and
