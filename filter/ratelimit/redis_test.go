@@ -2,6 +2,7 @@ package ratelimit
 
 import (
 	"context"
+	"fmt"
 	"net/netip"
 	"slices"
 	"sync"
@@ -145,6 +146,7 @@ func TestRedisOneRoundTrip(t *testing.T) {
 // sample is one offered request: when, and whether it passed.
 type sample struct {
 	at      int64
+	took    time.Duration // how long the decision took: how uncertain at is
 	allowed bool
 }
 
@@ -164,7 +166,7 @@ func offer(d, interval time.Duration, decide func() bool) []sample {
 		t0 := time.Now()
 		ok := decide()
 		t1 := time.Now()
-		out = append(out, sample{at: t0.UnixNano() + t1.Sub(t0).Nanoseconds()/2, allowed: ok})
+		out = append(out, sample{at: t0.UnixNano() + t1.Sub(t0).Nanoseconds()/2, took: t1.Sub(t0), allowed: ok})
 	}
 }
 
@@ -189,7 +191,35 @@ func expected(lim Limit, samples []sample) (allowed, got int) {
 // checkShared offers requests for one key from nodes stages at once, about
 // 1000/s in all for 2.5 s against 100/s burst 10, and checks the total
 // allowed is what one exact limiter would allow, ±2 %.
+//
+// The comparison needs each decision's time: it is taken as the middle of
+// the call. When the machine stalls a call (tens of milliseconds on a busy
+// CI host), that time is uncertain by as much, and the offered load has a
+// gap; such a run says nothing about the limiter and is measured again, on
+// a fresh key, up to three times. A run without a stall must be within the
+// bounds.
 func checkShared(t *testing.T, stages []*Stage) {
+	t.Helper()
+	const attempts = 3
+	for a := range attempts {
+		problem, stalled := measureShared(t, stages, netip.AddrFrom4([4]byte{198, 51, 100, byte(7 + a)}).String())
+		switch {
+		case problem == "":
+			return
+		case !stalled || a == attempts-1:
+			t.Fatal(problem)
+		}
+		t.Logf("attempt %d disturbed by a stall: %s; measuring again", a+1, problem)
+	}
+}
+
+// stallLimit is how long a decision may take before its run counts as
+// disturbed: ten intervals of the offered load.
+const stallLimit = 10 * time.Millisecond
+
+// measureShared is one run of checkShared for key ip. It returns what is
+// wrong ("" when nothing) and whether a decision stalled.
+func measureShared(t *testing.T, stages []*Stage, ip string) (problem string, stalled bool) {
 	t.Helper()
 	lim := stages[0].limits[0].lim
 	per := 2500 * time.Millisecond
@@ -202,7 +232,7 @@ func checkShared(t *testing.T, stages []*Stage) {
 		go func() {
 			defer wg.Done()
 			got := offer(per, interval, func() bool {
-				v, ctx, _ := handle(s, request{ip: "198.51.100.7"})
+				v, ctx, _ := handle(s, request{ip: ip})
 				if v == filter.Rejected && ctx.Response.StatusCode() != fasthttp.StatusTooManyRequests {
 					t.Errorf("status %d: %s", ctx.Response.StatusCode(), ctx.Response.Body())
 				}
@@ -216,14 +246,20 @@ func checkShared(t *testing.T, stages []*Stage) {
 	wg.Wait()
 	want, got := expected(lim, all)
 	span := time.Duration(all[len(all)-1].at - all[0].at)
-	t.Logf("%d nodes: %d requests over %v, allowed %d; exact limiter %d; burst+rate·t = %.0f",
-		len(stages), len(all), span.Round(time.Millisecond), got, want, float64(lim.Burst)+lim.Rate*span.Seconds())
+	var slowest time.Duration
+	for _, s := range all {
+		slowest = max(slowest, s.took)
+	}
+	stalled = slowest > stallLimit
+	t.Logf("%d nodes: %d requests over %v, allowed %d; exact limiter %d; burst+rate·t = %.0f; slowest decision %v",
+		len(stages), len(all), span.Round(time.Millisecond), got, want, float64(lim.Burst)+lim.Rate*span.Seconds(), slowest.Round(time.Microsecond))
 	if !within(float64(got), float64(want), 0.02) {
-		t.Fatalf("allowed %d, exact limiter %d: want ±2%%", got, want)
+		return fmt.Sprintf("allowed %d, exact limiter %d: want ±2%%", got, want), stalled
 	}
 	if ideal := float64(lim.Burst) + lim.Rate*span.Seconds(); !within(float64(got), ideal, 0.02) {
-		t.Fatalf("allowed %d, burst+rate·t %.0f: want ±2%% (was the offered load stalled?)", got, ideal)
+		return fmt.Sprintf("allowed %d, burst+rate·t %.0f: want ±2%% (was the offered load stalled?)", got, ideal), stalled
 	}
+	return "", stalled
 }
 
 func redisStage(t testing.TB, rdb redis.UniversalClient, onError string) *Stage {
