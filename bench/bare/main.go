@@ -52,6 +52,7 @@ func main() {
 		s.ReadTimeout, s.WriteTimeout, s.IdleTimeout = t.Read, t.Write, t.Idle
 	case "sweep":
 		ln = conntimeout.Wrap(ln, t)
+		s.ConnState = conntimeout.ConnState
 	default:
 		log.Fatalf("-timeouts %q: want none, socket or sweep", *timeouts)
 	}

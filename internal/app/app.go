@@ -249,22 +249,22 @@ func (a *App) Shutdown(ctx context.Context) error {
 	a.serveMu.Unlock()
 	a.draining.Store(true)
 	var errs []error
-	if err := a.public.ShutdownWithContext(ctx); err != nil {
-		errs = append(errs, fmt.Errorf("public listener: %w", err))
-	}
 	// fasthttp closes only the listeners its Serve has registered: a
 	// Shutdown that comes before Serve got that far would leave Serve
-	// accepting for ever. The listeners are the App's; it closes them too
-	// (a second close only reports that it was closed).
+	// accepting for ever. The listeners are the App's; it closes them
+	// first (fasthttp's second close only reports that it was closed).
 	if a.publicLn != nil {
 		_ = a.publicLn.Close()
 	}
-	a.Gateway.Close(ctx)
-	if err := a.adminSrv.ShutdownWithContext(ctx); err != nil {
-		errs = append(errs, fmt.Errorf("admin listener: %w", err))
+	if err := a.public.ShutdownWithContext(ctx); err != nil && !errors.Is(err, net.ErrClosed) {
+		errs = append(errs, fmt.Errorf("public listener: %w", err))
 	}
+	a.Gateway.Close(ctx)
 	if a.adminLn != nil {
 		_ = a.adminLn.Close()
+	}
+	if err := a.adminSrv.ShutdownWithContext(ctx); err != nil && !errors.Is(err, net.ErrClosed) {
+		errs = append(errs, fmt.Errorf("admin listener: %w", err))
 	}
 	a.wg.Wait()
 	a.closeShared()

@@ -62,8 +62,7 @@ type Admin struct {
 type Server struct {
 	// ReadTimeout bounds reading one whole request. Default 10s.
 	ReadTimeout Duration `yaml:"read_timeout"`
-	// WriteTimeout bounds one write of a response (a client that stops
-	// reading is cut). Default 10s.
+	// WriteTimeout bounds writing one whole response. Default 10s.
 	WriteTimeout Duration `yaml:"write_timeout"`
 	// IdleTimeout bounds a keep-alive connection between requests. Default 60s.
 	IdleTimeout Duration `yaml:"idle_timeout"`

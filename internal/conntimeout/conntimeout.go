@@ -14,15 +14,18 @@
 // server then answers 408 (a request read too slowly) or closes the
 // connection (an idle keep-alive, a client that does not read its answer).
 //
-// The timeouts mean what fasthttp's mean:
-//   - Read: the whole request, from its first byte (on a new connection, from
-//     the accept) to its last;
+// The server reports where requests start and responses end through
+// ConnState, fasthttp's connection-state hook, at the very places fasthttp
+// re-arms its own deadlines; the timeouts then mean what fasthttp's mean:
+//   - Read: a request, from its start (for the first request of a
+//     connection, the accept; for the next ones, their first byte) until
+//     the server has read it, the body after a "100 Continue" included;
 //   - Idle: a keep-alive connection waiting for the first byte of its next
-//     request;
-//   - Write: one write of a response to the client.
+//     request (zero: Read, as in fasthttp);
+//   - Write: the whole response, from its first write.
 //
 // Time spent in the handler counts against none of them. A deadline is
-// enforced between one and two sweeper ticks after it passes, never before.
+// enforced at most two sweeper ticks after it passes, never before.
 package conntimeout
 
 import (
@@ -32,6 +35,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/valyala/fasthttp"
 )
 
 // Timeouts are the limits a Listener enforces; zero disables one.
@@ -41,7 +46,7 @@ type Timeouts struct {
 
 // Tick is how often the sweeper of a listener with these timeouts looks at
 // its connections: an eighth of the shortest timeout, between 10 ms and
-// 250 ms.
+// 250 ms. A limit is enforced at most two ticks late.
 func (t Timeouts) Tick() time.Duration {
 	least := time.Duration(0)
 	for _, d := range []time.Duration{t.Read, t.Write, t.Idle} {
@@ -77,10 +82,13 @@ type Listener struct {
 	closeOnce sync.Once
 }
 
-// Wrap returns ln enforcing t on every accepted connection. With all of t
-// zero it still wraps, so that callers need not care; the sweeper then
-// never expires anything.
+// Wrap returns ln enforcing t on every accepted connection; the server must
+// set ConnState as its connection-state hook. With all of t zero it still
+// wraps, so that callers need not care, but runs no sweeper.
 func Wrap(ln net.Listener, t Timeouts) *Listener {
+	if t.Idle == 0 {
+		t.Idle = t.Read
+	}
 	l := &Listener{
 		Listener: ln,
 		t:        t,
@@ -89,8 +97,29 @@ func Wrap(ln net.Listener, t Timeouts) *Listener {
 		conns:    make(map[*Conn]struct{}),
 		done:     make(chan struct{}),
 	}
-	go l.sweep()
+	if t.Read > 0 || t.Write > 0 || t.Idle > 0 {
+		go l.sweep()
+	}
 	return l
+}
+
+// ConnState is the fasthttp.Server.ConnState hook of a server on a Listener:
+// a request starts (StateActive, where fasthttp sets its read deadline) or a
+// response has been written and the connection waits for the next request
+// (StateIdle). Connections of other listeners are ignored.
+func ConnState(nc net.Conn, st fasthttp.ConnState) {
+	c, ok := nc.(*Conn)
+	if !ok {
+		return
+	}
+	switch st {
+	case fasthttp.StateActive:
+		c.phaseDue.Store(c.l.due(c.l.t.Read))
+		c.respDue.Store(0)
+	case fasthttp.StateIdle:
+		c.phaseDue.Store(c.l.due(c.l.t.Idle))
+		c.respDue.Store(0)
+	}
 }
 
 // Accept returns the next connection, registered with the sweeper.
@@ -105,8 +134,7 @@ func (l *Listener) Accept() (net.Conn, error) {
 			c.peer = a.Unmap()
 		}
 	}
-	c.waiting.Store(true)
-	c.waitDue.Store(l.due(l.t.Read))
+	c.phaseDue.Store(l.due(l.t.Read)) // the first request runs from the accept
 	l.mu.Lock()
 	l.conns[c] = struct{}{}
 	l.mu.Unlock()
@@ -177,11 +205,10 @@ type Conn struct {
 	l    *Listener
 	peer netip.Addr // the TCP peer, worked out once at accept
 
-	// waiting is true between requests: from the accept or the end of a
-	// write until the first byte of the next request. waitDue and reqDue
-	// are when the wait, and the request being read, must end (0: never).
-	waiting         atomic.Bool
-	waitDue, reqDue atomic.Int64
+	// phaseDue is when the request being read, or the wait for the next
+	// one, must end; respDue when the response being written must be out
+	// (0: not started). Set by ConnState, 0 meaning no limit.
+	phaseDue, respDue atomic.Int64
 	// readDue and writeDue are when the Read or Write in progress must end
 	// (0: none in progress, or no limit).
 	readDue, writeDue atomic.Int64
@@ -202,33 +229,27 @@ func (c *Conn) Read(p []byte) (int, error) {
 	if c.readExpired.Load() {
 		return 0, c.timeout("read")
 	}
-	due := c.reqDue.Load()
-	if c.waiting.Load() {
-		due = c.waitDue.Load()
-	}
-	c.readDue.Store(due)
+	c.readDue.Store(c.phaseDue.Load())
 	n, err := c.Conn.Read(p)
 	c.readDue.Store(0)
-	if n > 0 && c.waiting.Load() {
-		// The first bytes of a request: it must now arrive whole within
-		// the read timeout.
-		c.reqDue.Store(c.l.due(c.l.t.Read))
-		c.waiting.Store(false)
-	}
 	return n, err
 }
 
-// Write writes as net.Conn does, within the write limit; afterwards the
-// connection waits for its next request.
+// Write writes as net.Conn does, within the limit of the response it is
+// part of (which its first write starts).
 func (c *Conn) Write(p []byte) (int, error) {
 	if c.writeExpired.Load() {
 		return 0, c.timeout("write")
 	}
-	c.writeDue.Store(c.l.due(c.l.t.Write))
+	due := c.respDue.Load()
+	if due == 0 {
+		if due = c.l.due(c.l.t.Write); due != 0 {
+			c.respDue.Store(due)
+		}
+	}
+	c.writeDue.Store(due)
 	n, err := c.Conn.Write(p)
 	c.writeDue.Store(0)
-	c.waitDue.Store(c.l.due(c.l.t.Idle))
-	c.waiting.Store(true)
 	return n, err
 }
 

@@ -22,7 +22,7 @@ func serve(t *testing.T, to Timeouts, h fasthttp.RequestHandler) (string, *Liste
 		t.Fatal(err)
 	}
 	ln := Wrap(raw, to)
-	s := &fasthttp.Server{Handler: h, ErrorHandler: func(ctx *fasthttp.RequestCtx, err error) {
+	s := &fasthttp.Server{Handler: h, ConnState: ConnState, ErrorHandler: func(ctx *fasthttp.RequestCtx, err error) {
 		if errors.Is(err, os.ErrDeadlineExceeded) {
 			ctx.Error("timeout", fasthttp.StatusRequestTimeout)
 			return
@@ -205,6 +205,101 @@ func TestSweeperOutlivesListenerForOpenConns(t *testing.T) {
 	c := dial(t, raw.Addr().String())
 	if _, el := waitClosed(t, c, 3*time.Second); el > time.Second {
 		t.Errorf("connection closed after %v, want about %v", el, to.Read)
+	}
+}
+
+// The body after a "100 Continue" is part of the request: a client that
+// sends it late gets 408 at the read timeout, not the idle one.
+func TestContinueBodyWithinReadTimeout(t *testing.T) {
+	t.Parallel()
+	to := Timeouts{Read: 300 * time.Millisecond, Write: time.Second, Idle: 5 * time.Second}
+	addr, _ := serve(t, to, func(ctx *fasthttp.RequestCtx) { ctx.SetBodyString("ok") })
+	c := dial(t, addr)
+	start := time.Now()
+	if _, err := io.WriteString(c, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := waitClosed(t, c, 5*time.Second) // the body never comes
+	if el := time.Since(start); !strings.Contains(got, "408") || el > to.Read+2*to.Tick()+300*time.Millisecond {
+		t.Errorf("after %v: %q, want 408 at about %v", el, got, to.Read)
+	}
+}
+
+// The handler's time does not count against the next pipelined request,
+// even when that request's body arrives only after the first answer.
+func TestPipelinedHandlerTimeNotCounted(t *testing.T) {
+	t.Parallel()
+	to := Timeouts{Read: 400 * time.Millisecond, Write: time.Second, Idle: 5 * time.Second}
+	addr, _ := serve(t, to, func(ctx *fasthttp.RequestCtx) {
+		time.Sleep(2 * to.Read)
+		ctx.SetBodyString("ok")
+	})
+	c := dial(t, addr)
+	br := bufio.NewReader(c)
+	// The first request and the second's header at once; the second's body
+	// while the first is in the handler, past the read timeout counted
+	// from when the two arrived, but in time counted from the second's
+	// start (after the first answer).
+	if _, err := io.WriteString(c, get+"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2*to.Read + 100*time.Millisecond)
+	if _, err := io.WriteString(c, "hi"); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 2 {
+		_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		var resp fasthttp.Response
+		if err := resp.Read(br); err != nil || resp.StatusCode() != 200 {
+			t.Fatalf("answer %d: %v %d", i+1, err, resp.StatusCode())
+		}
+	}
+}
+
+// The first request of a connection runs from the accept: bytes trickled in
+// past the read timeout are cut even though each arrives in time.
+func TestFirstRequestFromAccept(t *testing.T) {
+	t.Parallel()
+	to := Timeouts{Read: 400 * time.Millisecond, Write: time.Second, Idle: 5 * time.Second}
+	addr, _ := serve(t, to, func(ctx *fasthttp.RequestCtx) { ctx.SetBodyString("ok") })
+	c := dial(t, addr)
+	time.Sleep(300 * time.Millisecond)
+	_, _ = io.WriteString(c, "G")
+	time.Sleep(300 * time.Millisecond)
+	_, _ = io.WriteString(c, get[1:])
+	got, _ := waitClosed(t, c, 5*time.Second)
+	if strings.Contains(got, "200 OK") {
+		t.Errorf("a request read over %v was answered: %q", 600*time.Millisecond, got)
+	}
+}
+
+// The write timeout bounds the whole response: a client reading a little
+// at a time, each read well within it, is cut once it has passed.
+func TestWriteTimeoutCoversWholeResponse(t *testing.T) {
+	t.Parallel()
+	to := Timeouts{Read: time.Second, Write: 400 * time.Millisecond, Idle: 5 * time.Second}
+	big := make([]byte, 64<<20)
+	addr, ln := serve(t, to, func(ctx *fasthttp.RequestCtx) { ctx.Response.SetBodyRaw(big) })
+	c := dial(t, addr)
+	if _, err := io.WriteString(c, get); err != nil {
+		t.Fatal(err)
+	}
+	// Read a little at a time, each read well within the write timeout.
+	go func() {
+		buf := make([]byte, 64<<10)
+		for {
+			if _, err := c.Read(buf); err != nil {
+				return
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}()
+	start := time.Now()
+	for ln.Conns() != 0 && time.Since(start) < 5*time.Second {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if el := time.Since(start); ln.Conns() != 0 || el > to.Write+2*to.Tick()+500*time.Millisecond {
+		t.Errorf("the server gave a slow reader's response %v (write timeout %v; %d connection(s) open)", el, to.Write, ln.Conns())
 	}
 }
 

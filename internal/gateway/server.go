@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -16,9 +17,11 @@ import (
 
 // Server is the public listener's fasthttp server. Its read, write and idle
 // timeouts are kept by the listener Serve wraps (internal/conntimeout), not
-// by socket deadlines fasthttp would re-arm three times per request.
+// by socket deadlines fasthttp would re-arm three times per request; the
+// fasthttp server itself is not exposed, so that nothing serves without
+// that listener.
 type Server struct {
-	*fasthttp.Server
+	srv      *fasthttp.Server
 	timeouts conntimeout.Timeouts
 }
 
@@ -27,7 +30,13 @@ type Server struct {
 func (s *Server) Serve(ln net.Listener) error {
 	w := conntimeout.Wrap(ln, s.timeouts)
 	defer w.Close()
-	return s.Server.Serve(w)
+	return s.srv.Serve(w)
+}
+
+// ShutdownWithContext stops accepting and waits for the open connections
+// as fasthttp.Server.ShutdownWithContext does.
+func (s *Server) ShutdownWithContext(ctx context.Context) error {
+	return s.srv.ShutdownWithContext(ctx)
 }
 
 // NewServer returns the public server for cfg.Server, serving h. Limits and
@@ -36,7 +45,9 @@ func (s *Server) Serve(ln net.Listener) error {
 // ambiguous (see guardFraming) get 400 before h sees them.
 func NewServer(cfg config.Server, h fasthttp.RequestHandler, log *slog.Logger) *Server {
 	t := conntimeout.Timeouts{Read: cfg.ReadTimeout.D(), Write: cfg.WriteTimeout.D(), Idle: cfg.IdleTimeout.D()}
-	return &Server{timeouts: t, Server: &fasthttp.Server{
+	return &Server{timeouts: t, srv: &fasthttp.Server{
+		// Where requests start and responses end, for the timeouts.
+		ConnState:             conntimeout.ConnState,
 		Handler:               guardFraming(h),
 		HeaderReceived:        framingHeaderReceived,
 		ErrorHandler:          errorHandler,
@@ -56,7 +67,10 @@ func NewServer(cfg config.Server, h fasthttp.RequestHandler, log *slog.Logger) *
 		// Responses from the origin carry their own Content-Type; edge must
 		// not invent one.
 		NoDefaultContentType: true,
-		// Keep header names as sent: the origin sees what the client sent.
+		// Header names are normalised (Content-Type, X-Edge-Hot): the
+		// gateway looks some up with PeekCanonical (X-Edge-Hot, which a
+		// client must not set, and X-Forwarded-Proto), and the cache stores
+		// origin names as normalised.
 		DisableHeaderNamesNormalizing: false,
 		Logger:                        slogPrinter{log},
 	}}
