@@ -19,7 +19,7 @@ import (
 // million entries cost the garbage collector a few million objects rather
 // than tens of millions, and the heap stays close to what the store charges.
 type Entry struct {
-	// The fields a fresh hit reads come first, in the struct's first two
+	// The fields a fresh hit reads come first, in the struct's first few
 	// cache lines: an entry among thousands is out of the CPU's cache when
 	// it is hit, and every further line read is a miss.
 
@@ -32,6 +32,9 @@ type Entry struct {
 	// detector names the entry's URL: a hot entry's hits copy it in one
 	// CopyTo instead of adding each line. Set under the shard lock.
 	hdr atomic.Pointer[fasthttp.ResponseHeader]
+	// hit is hdr as a fresh hit sends it at one (Age, ttl) pair; see
+	// hitHeader.
+	hit atomic.Pointer[hitSet]
 	// fields are the stored header lines, as served: hop-by-hop fields,
 	// Set-Cookie, Age, Date, tag headers, Content-Length and
 	// Content-Encoding removed. Each is a 4-byte key length, a 4-byte value
@@ -45,9 +48,6 @@ type Entry struct {
 	// the response was stored (a parsed ESI page, say), nil otherwise. It is
 	// shared by every request served from the entry and must not be changed.
 	Template any
-	// hit is hdr as a fresh hit sends it at one (Age, ttl) pair; see
-	// hitHeader.
-	hit atomic.Pointer[hitSet]
 
 	key        string // primary key
 	etag       []byte
@@ -194,7 +194,11 @@ func (e *Entry) hitHeader(hh *fasthttp.ResponseHeader, buf *[]byte, age, ttl int
 	s := &hitSet{age: age, ttl: ttl}
 	hh.CopyTo(&s.h)
 	setCacheHeaders(&s.h, buf, kindHit, age, ttl)
-	e.hit.Store(s)
+	// Hits on either side of a second's turn must not take turns
+	// replacing each other's set: only a newer one is kept.
+	if cur := e.hit.Load(); cur == nil || age > cur.age || (age == cur.age && ttl < cur.ttl) {
+		e.hit.Store(s)
+	}
 	return &s.h
 }
 
