@@ -55,7 +55,16 @@ var (
 // Request Cache-Control and Pragma are ignored: in front of a flash sale, a
 // shopper's reload (max-age=0, no-cache) must not reach the origin. Operators
 // refresh content with purges.
-func (r *Route) Serve(ctx *fasthttp.RequestCtx, https bool) {
+func (r *Route) Serve(ctx *fasthttp.RequestCtx, https bool) { r.serve(ctx, https, false) }
+
+// ServeHot is Serve for a request whose URL the hot-key detector finds hot:
+// a hit on an object not warm yet warms it (see object.warm). The detector
+// names a key once, when it turns hot; an entry stored again later (after
+// a purge, an expiry, an eviction) is warmed by the hot requests that find
+// it.
+func (r *Route) ServeHot(ctx *fasthttp.RequestCtx, https bool) { r.serve(ctx, https, true) }
+
+func (r *Route) serve(ctx *fasthttp.RequestCtx, https, hot bool) {
 	rh := &ctx.Request.Header
 	if !rh.IsGet() && !rh.IsHead() {
 		r.forward(ctx, https)
@@ -80,6 +89,9 @@ func (r *Route) Serve(ctx *fasthttp.RequestCtx, https bool) {
 		if e := o.match(sc.skey); e != nil {
 			if e.isFresh(now) {
 				r.m.hit.Inc()
+				if hot && !o.warm.Load() {
+					r.c.store.promote(o.key)
+				}
 				r.write(ctx, e, sc, now, kindHit)
 				return
 			}

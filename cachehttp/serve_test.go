@@ -528,3 +528,55 @@ func TestHotEntryHitHeader(t *testing.T) {
 		t.Errorf("stale answer: X-Cache %q, Cache-Status %q", xcache(r), r.Header.Peek("Cache-Status"))
 	}
 }
+
+// TestHotRequestWarmsRestoredEntry: the detector names a URL once, when it
+// turns hot; an entry stored again afterwards (here after expiring) is
+// warmed by the next hot request that hits it, and only by a hot one.
+func TestHotRequestWarmsRestoredEntry(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, &config.RouteCache{}, func(ctx *fasthttp.RequestCtx) {
+		ctx.Response.Header.Set("Cache-Control", "max-age=10")
+		ctx.SetBodyString(pageBody)
+	})
+	key, err := AppendKey(nil, []byte("http"), []byte("shop.example"), []byte("/sale"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	warm := func() bool {
+		o := e.cache.store.get(key, e.clock.Now().UnixNano())
+		return o != nil && o.warm.Load() && o.variants[0].hdr.Load() != nil
+	}
+	e.get(t, "/sale")
+	if !e.cache.Promote(string(key)) || !warm() {
+		t.Fatal("named hot: not warm")
+	}
+	// Expired (no validators, no stale window): dropped, then stored anew.
+	e.clock.Advance(11 * time.Second)
+	e.get(t, "/sale")
+	if warm() {
+		t.Fatal("a new entry is warm without being named")
+	}
+	hit := func(hot bool) {
+		var ctx fasthttp.RequestCtx
+		ctx.Request.SetRequestURI("/sale")
+		ctx.Request.Header.SetHost("shop.example")
+		if hot {
+			e.route.ServeHot(&ctx, false)
+		} else {
+			e.route.Serve(&ctx, false)
+		}
+		if xcache(&ctx.Response) != "HIT" {
+			t.Fatalf("X-Cache %q", xcache(&ctx.Response))
+		}
+	}
+	hit(false)
+	if warm() {
+		t.Fatal("a plain hit warmed the entry")
+	}
+	hit(true)
+	if !warm() {
+		t.Fatal("a hot hit did not warm the entry")
+	}
+	hit(true)
+	checkAccounting(t, e.cache.store)
+}

@@ -23,10 +23,10 @@ type object struct {
 	bumped    atomic.Int64  // last move to the LRU front, unix nanos
 	hits      atomic.Uint32 // hits while in the main segment
 	hot       atomic.Bool   // in the protected segment (changed under the shard lock)
-	// warm: the hot-key detector named the object (Cache.Promote), so its
-	// variants' header sets are materialised (Entry.hdr). Changed under the
-	// shard lock.
-	warm bool
+	// warm: the hot-key detector named the object (Cache.Promote, or a hit
+	// served for a hot URL), so its variants' header sets are materialised
+	// (Entry.hdr). Changed under the shard lock, read by hits without it.
+	warm atomic.Bool
 	vary varySpec
 
 	key  string
@@ -88,7 +88,7 @@ func (o *object) hotSize(warm bool) int64 {
 // cache miss per line and the packed fields cost one or two. The shard
 // lock is held.
 func (o *object) setHot(hot bool) int64 {
-	if hot && o.warm {
+	if hot && o.warm.Load() {
 		for _, e := range o.variants {
 			e.materialize()
 		}
@@ -277,7 +277,7 @@ func (s *store) put(o *object) {
 
 func (s *store) putLocked(sh *shard, o *object) {
 	old := s.removeLocked(sh, o.key)
-	o.warm = old != nil && old.warm
+	o.warm.Store(old != nil && old.warm.Load())
 	o.size = o.setHot(old != nil && old.hot.Load() && len(o.variants) > 0)
 	if o.bumped.Load() == 0 {
 		o.bumped.Store(time.Now().UnixNano())
@@ -430,9 +430,9 @@ func (s *store) promoteAt(key string, now int64, force bool) bool {
 	o, ok := sh.main.Peek(key)
 	if !ok {
 		p, hot := sh.hot.Peek(key)
-		if hot && force && !p.warm {
+		if hot && force && !p.warm.Load() {
 			// Protected already for its hit count; now hot: warm it.
-			p.warm = true
+			p.warm.Store(true)
 			size := p.setHot(true)
 			s.bytes.Add(size - p.size)
 			s.hotBytes.Add(size - p.size)
@@ -445,14 +445,14 @@ func (s *store) promoteAt(key string, now int64, force bool) bool {
 		sh.mu.Unlock()
 		return hot
 	}
-	if o.hotSize(force || o.warm) > s.hotLimit.Load() || len(o.variants) == 0 {
+	if o.hotSize(force || o.warm.Load()) > s.hotLimit.Load() || len(o.variants) == 0 {
 		sh.mu.Unlock()
 		return false
 	}
 	if force {
-		o.warm = true
+		o.warm.Store(true)
 	} else {
-		for s.hotBytes.Load()+o.hotSize(o.warm) > s.hotLimit.Load() {
+		for s.hotBytes.Load()+o.hotSize(o.warm.Load()) > s.hotLimit.Load() {
 			_, tail, ok := sh.hot.GetOldest()
 			if !ok || now-tail.bumped.Load() < hotIdle {
 				o.hits.Store(0) // try again after as many hits

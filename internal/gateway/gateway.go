@@ -252,6 +252,8 @@ func (r *Route) answer(ctx *fasthttp.RequestCtx, st *filter.State, det *hot.Dete
 		}
 	}
 	switch {
+	case r.cache != nil && urlHot:
+		r.cache.ServeHot(ctx, r.proto(ctx) == protoHTTPS)
 	case r.cache != nil:
 		r.cache.Serve(ctx, r.proto(ctx) == protoHTTPS)
 	case urlHot && r.hot != nil && r.hot.micro != nil && ctx.IsGet():

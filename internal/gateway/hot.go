@@ -65,7 +65,7 @@ func urlKey(dst []byte, ctx *fasthttp.RequestCtx) []byte {
 // serveMicro answers a GET of a hot URL from the route's micro-cache.
 func (r *Route) serveMicro(ctx *fasthttp.RequestCtx) {
 	hr := r.hot
-	hr.micro.Serve(ctx, r.proto(ctx) == protoHTTPS)
+	hr.micro.ServeHot(ctx, r.proto(ctx) == protoHTTPS)
 	if string(ctx.Response.Header.Peek("X-Cache")) == "HIT" {
 		hr.microHits.Inc()
 	}
