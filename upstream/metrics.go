@@ -1,10 +1,11 @@
 package upstream
 
 import (
-	"errors"
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"edge/internal/metrics"
 )
 
 // Metrics are the upstream metrics of one process. Create them once with
@@ -65,27 +66,13 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		owners: make(map[string][]*Pool),
 	}
 	if reg != nil {
-		m.requests = register(reg, m.requests)
-		m.duration = register(reg, m.duration)
-		m.healthy = register(reg, m.healthy)
-		m.retries = register(reg, m.retries)
-		m.ejections = register(reg, m.ejections)
+		m.requests = metrics.Register(reg, m.requests)
+		m.duration = metrics.Register(reg, m.duration)
+		m.healthy = metrics.Register(reg, m.healthy)
+		m.retries = metrics.Register(reg, m.retries)
+		m.ejections = metrics.Register(reg, m.ejections)
 	}
 	return m
-}
-
-func register[T prometheus.Collector](reg prometheus.Registerer, c T) T {
-	err := reg.Register(c)
-	if err == nil {
-		return c
-	}
-	var are prometheus.AlreadyRegisteredError
-	if errors.As(err, &are) {
-		if existing, ok := are.ExistingCollector.(T); ok {
-			return existing
-		}
-	}
-	panic(err)
 }
 
 // poolMetrics are one pool's series, resolved once so that the request path

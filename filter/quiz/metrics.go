@@ -1,10 +1,11 @@
 package quiz
 
 import (
-	"errors"
 	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"edge/internal/metrics"
 )
 
 // Check results, the values of the result label of edge_quiz_checks_total.
@@ -62,26 +63,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Help: "Questions in the quiz bank in use; 0 until the first bank exists.",
 	}, func() float64 { return float64(m.size.Load()) })
 	if reg != nil {
-		m.issued = register(reg, m.issued)
-		m.checks = register(reg, m.checks)
-		m.updates = register(reg, m.updates)
-		_ = register[prometheus.Collector](reg, size)
+		m.issued = metrics.Register(reg, m.issued)
+		m.checks = metrics.Register(reg, m.checks)
+		m.updates = metrics.Register(reg, m.updates)
+		_ = metrics.Register[prometheus.Collector](reg, size)
 	}
 	return m
-}
-
-// register registers c on reg, or returns the equal collector already
-// registered there.
-func register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
-	if err := reg.Register(c); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if errors.As(err, &are) {
-			if old, ok := are.ExistingCollector.(C); ok {
-				return old
-			}
-			return c
-		}
-		panic(err)
-	}
-	return c
 }

@@ -1,10 +1,11 @@
 package ratelimit
 
 import (
-	"errors"
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"edge/internal/metrics"
 )
 
 // Metrics are the rate limiter's Prometheus series, shared by every Stage of
@@ -46,27 +47,11 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Help: "Rate-limit buckets held in this node's memory.",
 	}, m.keyCount)
 	if reg != nil {
-		m.decisions = register(reg, m.decisions)
-		m.redisErrors = register(reg, m.redisErrors)
-		_ = register[prometheus.Collector](reg, keys)
+		m.decisions = metrics.Register(reg, m.decisions)
+		m.redisErrors = metrics.Register(reg, m.redisErrors)
+		_ = metrics.Register[prometheus.Collector](reg, keys)
 	}
 	return m
-}
-
-// register registers c on reg, or returns the equal collector already
-// registered there.
-func register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
-	if err := reg.Register(c); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if errors.As(err, &are) {
-			if old, ok := are.ExistingCollector.(C); ok {
-				return old
-			}
-			return c
-		}
-		panic(err)
-	}
-	return c
 }
 
 // track adds l to the engines the keys gauge reports.
