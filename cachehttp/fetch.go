@@ -233,7 +233,8 @@ func (r *Route) newEntry(key string, client *fasthttp.RequestHeader, resp *fasth
 		return nil, varySpec{}, err
 	}
 	spec := parseVary(&resp.Header, r.pol.stripCookies)
-	e := &Entry{status: resp.StatusCode()}
+	e := allocEntry()
+	e.status = resp.StatusCode()
 	e.tags = parseTags(&resp.Header)
 	h := fasthttp.AcquireResponse()
 	defer fasthttp.ReleaseResponse(h)

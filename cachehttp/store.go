@@ -17,25 +17,28 @@ import (
 // (copy on write), so a reader holding one needs no lock.
 type object struct {
 	// What a hit reads comes first (see Entry).
+	hash      uint64 // of key, with the store's seed
+	key       string
 	variants  []*Entry
-	one       [1]*Entry     // backing array of variants while there is one
-	passUntil int64         // hit-for-pass mark when variants is empty; unix nanos
-	bumped    atomic.Int64  // last move to the LRU front, unix nanos
-	hits      atomic.Uint32 // hits while in the main segment
-	hot       atomic.Bool   // in the protected segment (changed under the shard lock)
+	one       [1]*Entry    // backing array of variants while there is one
+	passUntil int64        // hit-for-pass mark when variants is empty; unix nanos
+	bumped    atomic.Int64 // last move to the LRU front, unix nanos
+	hits      atomic.Int32 // hits while in the main segment, less a backoff (see promoteAt)
+	hot       atomic.Bool  // in the protected segment (changed under the shard lock)
 	// warm: the hot-key detector named the object (Cache.Promote, or a hit
 	// served for a hot URL), so its variants' header sets are materialised
 	// (Entry.hdr). Changed under the shard lock, read by hits without it.
 	warm atomic.Bool
 	vary varySpec
 
-	key  string
 	size int64
 	tags []string // union of the variants' tags
 }
 
-// objectOverhead is an object's cost beyond its entries.
-const objectOverhead = 160
+// objectOverhead is an object's cost beyond its entries: the object, its
+// slots in the index (about 32 bytes, see index) and the LRU's element and
+// map slot.
+const objectOverhead = 192
 
 // expired reports whether nothing in the object is of use at now.
 func (o *object) expired(now int64) bool {
@@ -115,6 +118,11 @@ const (
 	// promoteHits: a main-segment object hit this often moves to the
 	// protected segment.
 	promoteHits = 4
+	// promoteBackoff: an object that found the protected segment full of
+	// objects in use tries again after this many more hits, so that a
+	// working set larger than the segment does not take the shard's lock
+	// every few hits.
+	promoteBackoff = 64
 	// bumpEvery: an object read more often than this is not moved to the
 	// LRU front again, so that a hot key's hits take no exclusive lock,
 	// and the hits of many warm keys do not each touch three list nodes
@@ -128,47 +136,17 @@ const (
 )
 
 // shard is one lock's worth of the store: a main LRU, a protected LRU for
-// hot objects, and the tag index of both.
+// hot objects, the lock-free index reads go through (see index), and the
+// tag index of both. Hits take no lock (but to bump an object in its LRU
+// once a second), so they scale with cores instead of queueing on one
+// reader count.
 type shard struct {
 	mu   sync.RWMutex
 	main *simplelru.LRU[string, *object]
 	hot  *simplelru.LRU[string, *object]
-	// hotView is a read-only copy of hot's map, replaced (under mu) on every
-	// change of the protected segment, which is rare: the hits of hot
-	// objects, nearly all the traffic of a sale, take no lock at all, so
-	// they scale with cores instead of queueing on one reader count.
-	hotView atomic.Pointer[map[string]*object]
-	tags    map[string]map[string]struct{} // tag -> keys
-	_       [64]byte                       // keep shards' locks on separate cache lines
-}
-
-// syncHot republishes hotView after a change of sh.hot. sh.mu is held.
-func (sh *shard) syncHot() {
-	m := make(map[string]*object, sh.hot.Len())
-	for _, k := range sh.hot.Keys() {
-		o, _ := sh.hot.Peek(k)
-		m[k] = o
-	}
-	sh.hotView.Store(&m)
-}
-
-// lookup finds k without taking the lock for protected objects.
-func (sh *shard) lookup(k string) *object {
-	if m := sh.hotView.Load(); m != nil {
-		if o := (*m)[k]; o != nil {
-			return o
-		}
-	}
-	sh.mu.RLock()
-	o, _ := sh.main.Peek(k)
-	sh.mu.RUnlock()
-	if o == nil {
-		// Promoted while we looked.
-		if m := sh.hotView.Load(); m != nil {
-			o = (*m)[k]
-		}
-	}
-	return o
+	idx  index
+	tags map[string]map[string]struct{} // tag -> keys
+	_    [64]byte                       // keep shards' locks on separate cache lines
 }
 
 // store is the byte-bounded, sharded LRU holding the cache's objects. The
@@ -177,6 +155,7 @@ func (sh *shard) lookup(k string) *object {
 type store struct {
 	shards []shard
 	mask   uint64
+	shift  uint // a hash's top bits pick its shard, its low bits a slot (see index)
 	seed   maphash.Seed
 
 	limit, hotLimit, maxEntry atomic.Int64
@@ -188,12 +167,14 @@ type store struct {
 }
 
 func newStore(shards int, limit, hotLimit, maxEntry int64) *store {
-	n := 1
+	n, shift := 1, uint(64)
 	for n < shards {
 		n <<= 1
+		shift--
 	}
-	s := &store{shards: make([]shard, n), mask: uint64(n - 1), seed: maphash.MakeSeed()}
+	s := &store{shards: make([]shard, n), mask: uint64(n - 1), shift: shift, seed: maphash.MakeSeed()}
 	for i := range s.shards {
+		s.shards[i].idx.init()
 		s.shards[i].main, _ = simplelru.NewLRU[string, *object](lruCount, nil)
 		s.shards[i].hot, _ = simplelru.NewLRU[string, *object](lruCount, nil)
 		s.shards[i].tags = make(map[string]map[string]struct{})
@@ -210,14 +191,16 @@ func (s *store) setLimits(limit, hotLimit, maxEntry int64) {
 	s.evict()
 }
 
-func (s *store) shardOf(key []byte) *shard {
-	return &s.shards[maphash.Bytes(s.seed, key)&s.mask]
-}
+// shardOf returns the shard of a key hashed to h. With one shard the shift
+// is 64, and h>>64 is 0.
+func (s *store) shardOf(h uint64) *shard { return &s.shards[h>>s.shift] }
 
-// shardOfString is shardOf for a string key (the same hash).
-func (s *store) shardOfString(key string) *shard {
-	return &s.shards[maphash.String(s.seed, key)&s.mask]
-}
+// hashString is the hash of a key held as a string (maphash.String and
+// maphash.Bytes agree on the same bytes).
+func (s *store) hashString(key string) uint64 { return maphash.String(s.seed, key) }
+
+// shardOfString returns the shard of key.
+func (s *store) shardOfString(key string) *shard { return s.shardOf(s.hashString(key)) }
 
 // bytesString views b as a string for a map lookup that does not keep it.
 func bytesString(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
@@ -225,12 +208,13 @@ func bytesString(b []byte) string { return unsafe.String(unsafe.SliceData(b), le
 // get returns the object under key, or nil. An expired object is removed.
 // A hit counts toward promotion to the protected segment.
 func (s *store) get(key []byte, now int64) *object {
-	sh := s.shardOf(key)
-	k := bytesString(key)
-	o := sh.lookup(k)
+	h := maphash.Bytes(s.seed, key)
+	sh := s.shardOf(h)
+	o := sh.idx.get(h, key)
 	if o == nil {
 		return nil
 	}
+	k := o.key
 	if o.expired(now) {
 		sh.mu.Lock()
 		if cur, _ := sh.peek(k); cur == o {
@@ -276,6 +260,10 @@ func (s *store) put(o *object) {
 }
 
 func (s *store) putLocked(sh *shard, o *object) {
+	// The index takes the new object in place of the old one, so that no
+	// reader finds the key missing meanwhile.
+	o.hash = s.hashString(o.key)
+	sh.idx.set(o)
 	old := s.removeLocked(sh, o.key)
 	o.warm.Store(old != nil && old.warm.Load())
 	o.size = o.setHot(old != nil && old.hot.Load() && len(o.variants) > 0)
@@ -284,7 +272,6 @@ func (s *store) putLocked(sh *shard, o *object) {
 	}
 	if o.hot.Load() {
 		sh.hot.Add(o.key, o)
-		sh.syncHot()
 		s.hotBytes.Add(o.size)
 		s.hotObjects.Add(1)
 	} else {
@@ -312,22 +299,28 @@ func (s *store) addVariant(spec varySpec, e *Entry, now int64) bool {
 	}
 	sh := s.shardOfString(e.key)
 	sh.mu.Lock()
-	o := &object{key: e.key, vary: spec}
-	// Most URLs have one variant: its pointer lives in the object itself,
-	// so a hit reads one allocation less.
-	o.variants = o.one[:0]
-	o.bumped.Store(now)
+	var kept []*Entry // the other variants kept
 	if old, ok := sh.peek(e.key); ok && len(old.variants) > 0 && old.vary.same(spec) {
 		for _, v := range old.variants {
 			if !bytes.Equal(v.skey, e.skey) && !v.expired(now) {
-				o.variants = append(o.variants, v)
+				kept = append(kept, v)
 			}
 		}
-		if len(o.variants) >= maxVariants {
-			o.variants = o.variants[len(o.variants)-maxVariants+1:]
+		if len(kept) >= maxVariants {
+			kept = kept[len(kept)-maxVariants+1:]
 		}
 	}
-	o.variants = append(o.variants, e)
+	// The only variant goes in the object allocated with it (see
+	// entryBox), whose first variant's pointer lives in the object itself.
+	o := e.spare
+	if o == nil || len(kept) > 0 {
+		o = new(object)
+	} else {
+		e.spare = nil
+	}
+	o.key, o.vary = e.key, spec
+	o.variants = append(append(o.one[:0], kept...), e)
+	o.bumped.Store(now)
 	for _, v := range o.variants {
 		for _, t := range v.tags {
 			if !containsString(o.tags, t) {
@@ -356,12 +349,12 @@ func (s *store) removeLocked(sh *shard, key string) *object {
 	o, ok := sh.hot.Peek(key)
 	if ok {
 		sh.hot.Remove(key)
-		sh.syncHot()
 	} else if o, ok = sh.main.Peek(key); ok {
 		sh.main.Remove(key)
 	} else {
 		return nil
 	}
+	sh.idx.remove(o)
 	s.forget(sh, o)
 	return o
 }
@@ -399,10 +392,8 @@ func (s *store) evict() {
 				lru = sh.hot
 			}
 			_, o, ok := lru.RemoveOldest()
-			if ok && fromHot {
-				sh.syncHot()
-			}
 			if ok {
+				sh.idx.remove(o)
 				s.forget(sh, o)
 				o.hot.Store(false)
 				s.evictions.Add(1)
@@ -455,7 +446,7 @@ func (s *store) promoteAt(key string, now int64, force bool) bool {
 		for s.hotBytes.Load()+o.hotSize(o.warm.Load()) > s.hotLimit.Load() {
 			_, tail, ok := sh.hot.GetOldest()
 			if !ok || now-tail.bumped.Load() < hotIdle {
-				o.hits.Store(0) // try again after as many hits
+				o.hits.Store(promoteHits - promoteBackoff)
 				sh.mu.Unlock()
 				return false
 			}
@@ -464,7 +455,6 @@ func (s *store) promoteAt(key string, now int64, force bool) bool {
 	}
 	sh.main.Remove(key)
 	sh.hot.Add(key, o)
-	sh.syncHot()
 	size := o.setHot(true)
 	s.bytes.Add(size - o.size)
 	o.size = size
@@ -484,7 +474,6 @@ func (s *store) demoteOldest(sh *shard) bool {
 	if !ok {
 		return false
 	}
-	sh.syncHot()
 	s.hotBytes.Add(-o.size)
 	size := o.setHot(false)
 	s.bytes.Add(size - o.size)

@@ -244,8 +244,15 @@ func TestFrequencyPromotionWhenSegmentFull(t *testing.T) {
 	if o := s.get([]byte(last), ns); o.hot.Load() || s.demoted.Load() != 0 {
 		t.Fatal("a busy protected object was demoted for a newcomer")
 	}
-	// ...idle ones are.
+	// The newcomer backs off: as many hits again do not try the segment.
 	hit(last, ns+hotIdle+int64(time.Second))
+	if o := s.get([]byte(last), ns); o.hot.Load() || s.demoted.Load() != 0 {
+		t.Fatal("a newcomer that found the segment full tried again after a few hits")
+	}
+	// ...idle ones are, once the newcomer has backed off for as many hits.
+	for range promoteBackoff {
+		s.get([]byte(last), ns+hotIdle+int64(time.Second))
+	}
 	if o := s.get([]byte(last), ns); !o.hot.Load() || s.demoted.Load() == 0 {
 		t.Fatal("an idle protected object kept its place")
 	}
