@@ -49,9 +49,10 @@ func compressible(ct []byte) bool {
 	return false
 }
 
-// compressVariants sets e.gz and e.br from body when the type is
-// compressible and a variant saves at least a tenth of the bytes.
-func (e *Entry) compressVariants(body, contentType []byte) {
+// compressVariants returns the gzip and brotli variants of body, each nil
+// unless the type is compressible and the variant saves at least a tenth
+// of the bytes.
+func compressVariants(body, contentType []byte) (gz, br []byte) {
 	if len(body) < minCompressSize || !compressible(contentType) {
 		return
 	}
@@ -61,8 +62,8 @@ func (e *Entry) compressVariants(body, contentType []byte) {
 		}
 		return bytes.Clone(z)
 	}
-	e.gz = worth(fasthttp.AppendGzipBytesLevel(nil, body, gzipLevel))
-	e.br = worth(fasthttp.AppendBrotliBytesLevel(nil, body, brotliLevel))
+	return worth(fasthttp.AppendGzipBytesLevel(nil, body, gzipLevel)),
+		worth(fasthttp.AppendBrotliBytesLevel(nil, body, brotliLevel))
 }
 
 // errEncoding is returned for a Content-Encoding the cache cannot undo.

@@ -59,25 +59,9 @@ type Entry struct {
 	revalidate bool   // never served stale
 	tags       []string
 	size       int64 // bytes charged to the store
-	// spare is the object allocated with the entry (see allocEntry), until
+	// spare is the object allocated with the entry (see entryBox), until
 	// store.addVariant takes it; nil for an entry made without one.
 	spare *object
-}
-
-// entryBox is an entry allocated with the object that holds it when it is
-// its URL's only variant, as most are (see store.addVariant). A hit among
-// thousands of URLs reads the object, then the entry, both out of the
-// CPU's cache: side by side, they are one miss, not two in a row.
-type entryBox struct {
-	o object
-	e Entry
-}
-
-// allocEntry returns a zero entry with its spare object.
-func allocEntry() *Entry {
-	b := new(entryBox)
-	b.e.spare = &b.o
-	return &b.e
 }
 
 // Status is the stored status code.
@@ -110,12 +94,13 @@ func (e *Entry) writeHeader(h *fasthttp.ResponseHeader) {
 	}
 }
 
-// pack stores the key, skey, h's lines and the body in one allocation (key,
-// skey, fields and body are views into it, in this order), so an entry is a
+// packEntry returns a new entry holding the key, skey, h's lines and the
+// body in one allocation with the entry itself (see entryBox): key, skey,
+// fields and body are views into it, in this order. An entry is a
 // handful of heap objects whatever its header count. body may alias a
 // pooled response: it is copied, unless keep says it is the entry's own
-// already (a Template may hold slices of it).
-func (e *Entry) pack(h *fasthttp.ResponseHeader, skey []byte, key string, body []byte, keep bool) {
+// already (a Template may hold slices of it), when it stays where it is.
+func packEntry(h *fasthttp.ResponseHeader, skey []byte, key string, body []byte, keep bool) *Entry {
 	n := len(skey) + len(key)
 	if !keep {
 		n += len(body)
@@ -123,7 +108,7 @@ func (e *Entry) pack(h *fasthttp.ResponseHeader, skey []byte, key string, body [
 	for k, v := range h.All() {
 		n += 8 + len(k) + len(v)
 	}
-	buf := make([]byte, 0, n)
+	e, buf := allocEntry(n)
 	view := func(from int) []byte { return buf[from:len(buf):len(buf)] }
 	// The key comes first: a lookup compares it (see index.get), and the
 	// lines after it, which the answer reads next, come in with it.
@@ -177,6 +162,7 @@ func (e *Entry) pack(h *fasthttp.ResponseHeader, skey []byte, key string, body [
 	if keep {
 		e.blob += cap(body)
 	}
+	return e
 }
 
 // materialize builds e.hdr if needed and returns what it costs.
@@ -382,13 +368,12 @@ func (e *Entry) computeSize() {
 // §4.3.4): same bodies, tags and template. It returns the merged header
 // too, for the freshness verdict. Deadlines and size are the caller's.
 func (e *Entry) refreshed(nm *fasthttp.ResponseHeader) (*Entry, *fasthttp.ResponseHeader) {
-	n := allocEntry()
-	n.Template, n.status, n.gz, n.br, n.tags = e.Template, e.status, e.gz, e.br, e.tags
 	h := new(fasthttp.ResponseHeader)
 	h.SetNoDefaultContentType(true)
 	e.writeHeader(h)
 	mergeHeader(h, nm)
-	n.pack(h, e.skey, e.key, e.body, e.Template != nil)
+	n := packEntry(h, e.skey, e.key, e.body, e.Template != nil)
+	n.Template, n.status, n.gz, n.br, n.tags = e.Template, e.status, e.gz, e.br, e.tags
 	return n, h
 }
 

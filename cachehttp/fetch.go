@@ -233,29 +233,31 @@ func (r *Route) newEntry(key string, client *fasthttp.RequestHeader, resp *fasth
 		return nil, varySpec{}, err
 	}
 	spec := parseVary(&resp.Header, r.pol.stripCookies)
-	e := allocEntry()
-	e.status = resp.StatusCode()
-	e.tags = parseTags(&resp.Header)
 	h := fasthttp.AcquireResponse()
 	defer fasthttp.ReleaseResponse(h)
 	storeHeader(&h.Header, &resp.Header)
+	var tmpl any
 	keep := r.tr.Parse != nil
 	if keep {
 		body = bytes.Clone(body) // the entry's own: the template may keep slices of it
-		if e.Template, err = r.tr.Parse(&h.Header, body); err != nil {
+		if tmpl, err = r.tr.Parse(&h.Header, body); err != nil {
 			return nil, spec, fmt.Errorf("cachehttp: transform %s: %w", key, err)
 		}
 	}
-	if e.Template == nil && !f.noTransform {
-		e.compressVariants(body, h.Header.ContentType())
+	var gz, br []byte
+	if tmpl == nil && !f.noTransform {
+		gz, br = compressVariants(body, h.Header.ContentType())
 	}
-	if v := varyValue(&resp.Header, e.gz != nil || e.br != nil); len(v) > 0 {
+	if v := varyValue(&resp.Header, gz != nil || br != nil); len(v) > 0 {
 		h.Header.SetBytesV(fasthttp.HeaderVary, v)
 	}
-	if e.status == fasthttp.StatusOK && e.Template == nil {
+	status := resp.StatusCode()
+	if status == fasthttp.StatusOK && tmpl == nil {
 		h.Header.SetCanonical(hdrAcceptRange, []byte("bytes"))
 	}
-	e.pack(&h.Header, appendSecondaryKey(nil, spec.names, client), key, body, keep)
+	e := packEntry(&h.Header, appendSecondaryKey(nil, spec.names, client), key, body, keep)
+	e.status, e.Template, e.gz, e.br = status, tmpl, gz, br
+	e.tags = parseTags(&resp.Header)
 	e.setTimes(f, now)
 	e.computeSize()
 	return e, spec, nil

@@ -14,11 +14,11 @@ import (
 
 // mkEntry makes a stored-ready entry fresh for an hour from now.
 func mkEntry(key string, body int, now time.Time) *Entry {
-	e := &Entry{status: 200}
 	var h fasthttp.ResponseHeader
 	h.SetContentType("text/plain")
 	h.Set("Cache-Control", "max-age=3600")
-	e.pack(&h, nil, key, make([]byte, body), false)
+	e := packEntry(&h, nil, key, make([]byte, body), false)
+	e.status = 200
 	e.setTimes(freshness{lifetime: time.Hour}, now)
 	e.computeSize()
 	return e
@@ -164,9 +164,10 @@ func TestVariantsBounded(t *testing.T) {
 	now := time.Now()
 	spec := varySpec{names: [][]byte{[]byte("User-Agent")}}
 	for i := range maxVariants + 5 {
-		e := mkEntry("http://h/ua", 10, now)
 		var h fasthttp.ResponseHeader
-		e.pack(&h, fmt.Appendf(nil, "agent-%d\x00", i), "http://h/ua", make([]byte, 10), false)
+		e := packEntry(&h, fmt.Appendf(nil, "agent-%d\x00", i), "http://h/ua", make([]byte, 10), false)
+		e.status = 200
+		e.setTimes(freshness{lifetime: time.Hour}, now)
 		e.computeSize()
 		s.addVariant(spec, e, now.UnixNano())
 	}
