@@ -111,7 +111,10 @@ func (f *Forwarder) streamAbove() int {
 //     appendCanonicalHost) unless Forwarder.Host is set; Cookie dropped
 //     when o.StripCookies;
 //   - the rewrite headers (X-Original-URL, X-HTTP-Method-Override...)
-//     dropped, and the body of a GET or HEAD.
+//     dropped, and the body of a GET or HEAD;
+//   - underscore spellings of the headers above and of X-Edge-*
+//     (X_Forwarded_For...) dropped: CGI-style origins read them as the
+//     same header (see dropUnderscoreAliases).
 func (f *Forwarder) PrepareRequest(ctx *fasthttp.RequestCtx, out *fasthttp.Request, o Outbound) {
 	f.init()
 	in := &ctx.Request
@@ -129,6 +132,7 @@ func (f *Forwarder) PrepareRequest(ctx *fasthttp.RequestCtx, out *fasthttp.Reque
 	}
 
 	stripRequestHopByHop(h)
+	dropUnderscoreAliases(h)
 	for _, name := range rewriteHeaders {
 		h.Del(name)
 	}

@@ -68,6 +68,18 @@ func TestPrepareRequest(t *testing.T) {
 			},
 		},
 		{
+			name: "underscore spellings of edge's headers dropped, other underscore names kept",
+			raw: "GET / HTTP/1.1\r\nHost: shop.example\r\nX_Forwarded_For: 6.6.6.6\r\nx_real_ip: 6.6.6.6\r\n" +
+				"X_Edge_Hot: 1\r\nX-Edge_Anything: 1\r\nX_HTTP_Method_Override: DELETE\r\nTransfer_Encoding: chunked\r\n" +
+				"X_Forwarded_Proto: https\r\nX_Shop_Tenant: t1\r\n\r\n",
+			peer: "198.51.100.9", o: Outbound{ClientIP: client},
+			want: map[string]string{
+				"X_Forwarded_For": "", "X_real_ip": "", "X_Edge_Hot": "", "X-Edge_Anything": "",
+				"X_HTTP_Method_Override": "", "Transfer_Encoding": "", "X_Forwarded_Proto": "",
+				"X_Shop_Tenant": "t1", "X-Forwarded-For": "198.51.100.9", "X-Forwarded-Proto": "http",
+			},
+		},
+		{
 			name: "trusted peer: chain kept and peer appended",
 			raw: "GET / HTTP/1.1\r\nHost: shop.example\r\nX-Forwarded-For: 198.51.100.9\r\nX-Forwarded-For: 10.1.1.1\r\n" +
 				"X-Forwarded-Host: www.shop.example\r\nForwarded: for=198.51.100.9\r\nConnection: X-Forwarded-For\r\n\r\n",
