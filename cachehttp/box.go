@@ -10,18 +10,19 @@ import "unsafe"
 // compares, the lines it sends, the start of the body) is one run of
 // adjacent lines, which the CPU fetches as a stream after the first miss,
 // not four misses in a row, each waiting for the pointer the one before
-// it holds.
+// it holds. The object comes last before the room: a lookup reads the
+// object, then compares the key at the room's start, the next line.
 type entryBox[T any] struct {
-	o    object
 	e    Entry
+	o    object
 	room T // a byte array: the packed bytes
 }
 
 // entryPair is an entry and its spare object without room: for packed
 // bytes larger than the largest box, allocated apart.
 type entryPair struct {
-	o object
 	e Entry
+	o object
 }
 
 // boxFixed is what a box holds besides its room: the object, the entry,

@@ -62,7 +62,7 @@ func TestPackEntryInBox(t *testing.T) {
 	body := []byte(strings.Repeat("<p>item</p>", 300))
 	e := packEntry(&h, []byte("de\x00"), "https://shop.example/p/1", body, false)
 	start := uintptr(unsafe.Pointer(e))
-	end := start + unsafe.Sizeof(Entry{}) + uintptr(e.blob)
+	end := start + unsafe.Sizeof(entryPair{}) + uintptr(e.blob)
 	for name, b := range map[string][]byte{"key": unsafe.Slice(unsafe.StringData(e.key), len(e.key)), "skey": e.skey, "fields": e.fields, "body": e.body} {
 		p := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
 		if p < start || p+uintptr(len(b)) > end {

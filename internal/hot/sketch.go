@@ -23,11 +23,19 @@ const (
 // horizon of about 0.75 s). Its size is fixed: 2 × 16384 counters, 128 KiB.
 //
 // It only gates admission to the exact counting of the candidates, so two
-// wide rows are enough: a key's estimate passes the bar by collisions alone
-// only when the whole traffic exceeds about width × threshold / 4 distinct
-// occurrences a second (2 million a second at 500/s), and even then the
-// candidates' exact counts keep such keys from being reported. Two rows cost
-// two atomic adds per Observe.
+// counters per key are enough: each counts about one in 16384 of the other
+// keys' occurrences, as in a row 16384 wide, so a key's estimate passes the
+// bar by collisions alone only when the whole traffic exceeds about
+// 16384 × threshold / 4 distinct occurrences a second (2 million a second
+// at 500/s), and even then the candidates' exact counts keep such keys
+// from being reported. Two counters cost two atomic adds per Observe.
+//
+// The sketch is blocked: a key's two counters lie in one 64-byte block of
+// 16, picked by one half of its hash, at two different places in it picked
+// by the other half. Every request is observed, and under a catalogue's
+// traffic the block is out of the CPU's cache: one miss, not one per row.
+// Two keys collide on both counters only when they pick the same block and
+// the same two places, about as rarely as with two rows of this width.
 //
 // The 32-bit counters are kept in pairs, one 64-bit word each, so that the
 // decay, which visits every counter ten times a second, does half the
@@ -39,20 +47,32 @@ type sketch struct {
 	c *[sketchRows * sketchWidth / 2]atomic.Uint64
 }
 
+// sketchBlock is the counters in one 64-byte block.
+const sketchBlock = 16
+
 func newSketch() sketch {
 	return sketch{c: new([sketchRows * sketchWidth / 2]atomic.Uint64)}
 }
 
 // add counts one occurrence of the key hashed to h and returns its estimate.
-// Rows are indexed by the two halves of h (double hashing).
 func (s sketch) add(h uint64) uint32 {
-	const mask = sketchWidth - 1
-	h1, h2 := uint32(h), uint32(h>>32)|1
-	est := s.inc(h1 & mask)
-	if v := s.inc(sketchWidth + (h1+h2)&mask); v < est {
+	a, b := sketchSlots(h)
+	est := s.inc(a)
+	if v := s.inc(b); v < est {
 		est = v
 	}
 	return est
+}
+
+// sketchSlots returns the two counters of the key hashed to h: a block
+// from the low half of h, two distinct places in it from the high half.
+func sketchSlots(h uint64) (a, b uint32) {
+	const blocks = sketchRows * sketchWidth / sketchBlock
+	base := (uint32(h) & (blocks - 1)) * sketchBlock
+	hi := uint32(h >> 32)
+	i := hi % sketchBlock
+	j := (i + 1 + (hi/sketchBlock)%(sketchBlock-1)) % sketchBlock
+	return base + i, base + j
 }
 
 // inc adds one occurrence to counter i and returns the counter.

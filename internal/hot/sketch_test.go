@@ -3,6 +3,7 @@ package hot
 import (
 	"math/rand/v2"
 	"testing"
+	"unsafe"
 )
 
 // TestSketchPairedCounters: counters that share a 64-bit word count and
@@ -59,5 +60,34 @@ func BenchmarkSketchDecay(b *testing.B) {
 	for b.Loop() {
 		s.decay()
 		s.add(r.Uint64())
+	}
+}
+
+// A key's two counters are distinct and in one 64-byte block (the array is
+// page-aligned, being larger than 32 KiB), and keys spread evenly over the
+// counters.
+func TestSketchSlotsBlocked(t *testing.T) {
+	t.Parallel()
+	s := newSketch()
+	if uintptr(unsafe.Pointer(s.c))%64 != 0 {
+		t.Fatal("sketch counters not aligned to a cache line")
+	}
+	r := rand.New(rand.NewPCG(3, 4))
+	const n = sketchRows * sketchWidth
+	counts := make([]int, n)
+	const keys = 200 * n
+	for range keys {
+		a, b := sketchSlots(r.Uint64())
+		if a == b || a/sketchBlock != b/sketchBlock || a >= n || b >= n {
+			t.Fatalf("slots %d and %d", a, b)
+		}
+		counts[a]++
+		counts[b]++
+	}
+	// Each counter expects 400 hits; a binomial spread stays within ±30%.
+	for i, c := range counts {
+		if c < 280 || c > 520 {
+			t.Fatalf("counter %d got %d of an expected 400", i, c)
+		}
 	}
 }
