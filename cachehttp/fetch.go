@@ -295,6 +295,7 @@ func (r *Route) prepareFetch(req *fasthttp.Request, key []byte, stale *Entry) {
 	for _, h := range fetchStripped {
 		req.Header.Del(h)
 	}
+	dropUnderscoreNames(&req.Header)
 	if r.pol.stripCookies {
 		req.Header.DelAllCookies()
 		req.Header.Del(fasthttp.HeaderCookie)
@@ -306,6 +307,25 @@ func (r *Route) prepareFetch(req *fasthttp.Request, key []byte, stale *Entry) {
 		if len(stale.lastMod) > 0 {
 			req.Header.SetBytesV(fasthttp.HeaderIfModifiedSince, stale.lastMod)
 		}
+	}
+}
+
+// dropUnderscoreNames removes every header whose name holds an underscore
+// from a fetch, whose answer is stored for every client. Origins behind
+// CGI-style gateways read Accept_Language as Accept-Language and
+// If_None_Match as If-None-Match: a client could otherwise steer the
+// stored answer past the headers the cache strips, or past the secondary
+// key a Vary builds from the dashed name, and poison the entry for every
+// other client. nginx drops such names by default.
+func dropUnderscoreNames(h *fasthttp.RequestHeader) {
+	var drop [][]byte
+	for k := range h.All() {
+		if bytes.IndexByte(k, '_') >= 0 {
+			drop = append(drop, bytes.Clone(k))
+		}
+	}
+	for _, k := range drop {
+		h.DelBytes(k)
 	}
 }
 

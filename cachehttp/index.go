@@ -7,11 +7,14 @@ import "sync/atomic"
 // lock; writers hold the shard lock.
 //
 // A hit among thousands of URLs finds nothing in the CPU's cache, so what
-// it costs is the cache lines it reads. A lookup here reads one line of
-// slots, then the object it needs anyway, and compares the key against the
-// entry's packed lines, which the answer reads next: two misses where the
-// LRU's own map takes four or five (its control word, slot and key bytes,
-// its list element), and no reader count to bump on a shared line.
+// it costs is the cache lines it reads. A lookup here reads a line of
+// slots, then the object it needs anyway (and, when another key's object
+// sits earlier on the probe chain, that one too: tables are at most half
+// full, so chains are short), and compares the key at the start of the
+// entry's packed bytes, the line after the object (see entryBox): about
+// two misses where the LRU's own map takes four or five (its control
+// word, slot and key bytes, its list element), and no reader count to
+// bump on a shared line.
 //
 // The LRUs still own recency and eviction; the index mirrors which objects
 // they hold (see store.putLocked, removeLocked, evict).

@@ -250,3 +250,18 @@ func checkIndex(t *testing.T, s *store) {
 		sh.mu.RUnlock()
 	}
 }
+
+// Putting an object that is stored already changes nothing: its index slot
+// stays, and the counters do not count it twice.
+func TestStorePutStoredObject(t *testing.T) {
+	s := newStore(1, 1<<20, 1<<18, 1<<20)
+	now := time.Now()
+	s.addVariant(varySpec{}, mkEntry("http://shop.test/a", 100, now), now.UnixNano())
+	o := s.get([]byte("http://shop.test/a"), now.UnixNano())
+	s.put(o)
+	if s.get([]byte("http://shop.test/a"), now.UnixNano()) != o {
+		t.Fatal("object lost after being put again")
+	}
+	checkIndex(t, s)
+	checkAccounting(t, s)
+}

@@ -580,3 +580,36 @@ func TestHotRequestWarmsRestoredEntry(t *testing.T) {
 	hit(true)
 	checkAccounting(t, e.cache.store)
 }
+
+// A fetch carries no header with an underscore in its name: a CGI-style
+// origin would read Accept_Language as Accept-Language and store, under
+// the secondary key of the client's dashed header, an answer for another
+// language; If_None_Match could make it answer 304 to the cache's
+// unconditional fetch.
+func TestFetchDropsUnderscoreNames(t *testing.T) {
+	t.Parallel()
+	var saw atomic.Value
+	saw.Store("")
+	e := newEnv(t, &config.RouteCache{TTL: dur(time.Minute)}, func(ctx *fasthttp.RequestCtx) {
+		var names []string
+		for k := range ctx.Request.Header.All() {
+			if bytes.IndexByte(k, '_') >= 0 {
+				names = append(names, string(k))
+			}
+		}
+		saw.Store(strings.Join(names, ","))
+		ctx.Response.Header.Set("Vary", "Accept-Language")
+		ctx.SetBodyString("lang=" + string(ctx.Request.Header.Peek("Accept-Language")))
+	})
+	r := e.get(t, "/p", "Accept-Language", "de", "Accept_Language", "xx", "If_None_Match", "*", "X_Shop", "1")
+	if got := saw.Load(); got != "" {
+		t.Fatalf("origin got underscore headers %q", got)
+	}
+	if string(r.Body()) != "lang=de" {
+		t.Fatalf("first answer %q", r.Body())
+	}
+	r = e.get(t, "/p", "Accept-Language", "de")
+	if xcache(r) != "HIT" || string(r.Body()) != "lang=de" {
+		t.Fatalf("second client: %q %q", xcache(r), r.Body())
+	}
+}

@@ -260,16 +260,21 @@ func (s *store) put(o *object) {
 }
 
 func (s *store) putLocked(sh *shard, o *object) {
-	// The index takes the new object in place of the old one, so that no
-	// reader finds the key missing meanwhile.
+	old, _ := sh.peek(o.key)
+	if old == o {
+		return // stored already
+	}
 	o.hash = s.hashString(o.key)
-	sh.idx.set(o)
-	old := s.removeLocked(sh, o.key)
 	o.warm.Store(old != nil && old.warm.Load())
 	o.size = o.setHot(old != nil && old.hot.Load() && len(o.variants) > 0)
 	if o.bumped.Load() == 0 {
 		o.bumped.Store(time.Now().UnixNano())
 	}
+	// Set up, the new object takes the old one's place in the index, so
+	// that no reader finds the key missing meanwhile; then the old one
+	// leaves the segments (its index slot is the new one's already).
+	sh.idx.set(o)
+	s.removeLocked(sh, o.key)
 	if o.hot.Load() {
 		sh.hot.Add(o.key, o)
 		s.hotBytes.Add(o.size)

@@ -20,13 +20,22 @@ import (
 var ownedNames = func() [][]byte {
 	var out [][]byte
 	out = append(out, protectedNames[:]...)
-	for _, group := range [][]string{untrustedForwarding[:], rewriteHeaders[:], hopByHop[:]} {
+	for _, group := range [][]string{untrustedForwarding[:], rewriteHeaders[:], hopByHop[:], cacheOwned[:]} {
 		for _, n := range group {
 			out = append(out, []byte(n))
 		}
 	}
 	return out
 }()
+
+// cacheOwned are the request headers the cache strips from its fetches
+// (cachehttp drops every underscore name from those; these aliases are
+// dropped from every request, cached or not).
+var cacheOwned = [...]string{
+	fasthttp.HeaderRange, fasthttp.HeaderIfRange, fasthttp.HeaderIfMatch,
+	fasthttp.HeaderIfNoneMatch, fasthttp.HeaderIfModifiedSince, fasthttp.HeaderIfUnmodifiedSince,
+	fasthttp.HeaderAcceptEncoding, fasthttp.HeaderCacheControl,
+}
 
 // ownedPrefix: every X-Edge-* header is edge's.
 var ownedPrefix = []byte("X-Edge-")

@@ -8,11 +8,12 @@
 // Every cache lookup key and every order's item id is fed to
 // [Detector.Observe]. Two structures per [Kind] see it:
 //
-//   - a count-min sketch (2 rows × 16384 counters, 128 KiB) whose counters
-//     decay by 1/8 every bucket (100 ms), so it estimates each key's recent
-//     rate with a horizon of about one second. It only decides which keys
-//     deserve exact counting; the long tail never leaves it, so a million
-//     distinct URLs cost nothing more than the sketch itself.
+//   - a count-min sketch (32 768 counters, 128 KiB; a key's two share one
+//     64-byte block) whose counters decay by 1/8 every bucket (100 ms), so
+//     it estimates each key's recent rate with a horizon of about one
+//     second. It only decides which keys deserve exact counting; the long
+//     tail never leaves it, so a million distinct URLs cost nothing more
+//     than the sketch itself.
 //   - a small table of candidates (8-way set-associative, sized from hot.top:
 //     room for max(4×top, 64) keys) that a key enters when its sketch
 //     estimate passes a quarter of the threshold. Candidates are counted
