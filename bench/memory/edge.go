@@ -2,16 +2,15 @@ package main
 
 import (
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"time"
 
 	"github.com/valyala/fasthttp"
 
+	"edge/bench/internal/proc"
 	"edge/internal/config"
 )
 
@@ -40,24 +39,20 @@ routes:
 
 // edgeProc is the edge process under test.
 type edgeProc struct {
+	*proc.Proc
 	pub, admin string // listener addresses
 	pinned     string // the CPU list it is pinned to, "" when not
-	logPath    string
-
-	cmd  *exec.Cmd
-	done chan struct{}
-	err  error // of Wait, once done is closed
 }
 
 // startEdge writes edge's config into dir and starts bin on it, pinned to
 // the CPUs cpus with taskset when cpus is not empty. Its output goes to
 // dir/edge.log.
 func startEdge(bin, dir, cpus, originAddr string, size config.Size) (*edgeProc, error) {
-	pub, err := freeAddr()
+	pub, err := proc.FreeAddr()
 	if err != nil {
 		return nil, err
 	}
-	admin, err := freeAddr()
+	admin, err := proc.FreeAddr()
 	if err != nil {
 		return nil, err
 	}
@@ -74,53 +69,26 @@ func startEdge(bin, dir, cpus, originAddr string, size config.Size) (*edgeProc, 
 		// taskset execs edge, so the pid stays edge's.
 		argv = append([]string{ts, "-c", cpus}, argv...)
 	}
-	p := &edgeProc{pub: pub, admin: admin, pinned: cpus, logPath: filepath.Join(dir, "edge.log"), done: make(chan struct{})}
-	logf, err := os.Create(p.logPath)
+	p, err := proc.Start("edge", filepath.Join(dir, "edge.log"), false, argv...)
 	if err != nil {
-		return nil, fmt.Errorf("edge log: %w", err)
+		return nil, err
 	}
-	p.cmd = exec.Command(argv[0], argv[1:]...)
-	p.cmd.Stdout, p.cmd.Stderr = logf, logf
-	// SIGTERM to edge should the benchmark die without stopping it.
-	p.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
-	if err := p.cmd.Start(); err != nil {
-		logf.Close()
-		return nil, fmt.Errorf("start %s: %w", argv[0], err)
-	}
-	go func() {
-		p.err = p.cmd.Wait()
-		logf.Close()
-		close(p.done)
-	}()
-	return p, nil
-}
-
-// pid is edge's process id.
-func (p *edgeProc) pid() int { return p.cmd.Process.Pid }
-
-// exited reports whether edge has ended.
-func (p *edgeProc) exited() bool {
-	select {
-	case <-p.done:
-		return true
-	default:
-		return false
-	}
+	return &edgeProc{Proc: p, pub: pub, admin: admin, pinned: cpus}, nil
 }
 
 // waitReady waits until edge's /readyz answers 200.
 func (p *edgeProc) waitReady(timeout time.Duration) error {
 	url := "http://" + p.admin + "/readyz"
 	for deadline := time.Now().Add(timeout); ; {
-		if p.exited() {
-			return fmt.Errorf("edge exited (%v) before it was ready; its output:\n%s", p.err, p.logTail(20))
+		if p.Exited() {
+			return fmt.Errorf("edge exited (%v) before it was ready; its output:\n%s", p.Err(), p.LogTail(20))
 		}
 		code, _, err := fasthttp.GetTimeout(nil, url, time.Second)
 		if err == nil && code == fasthttp.StatusOK {
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("edge not ready on %s after %v (last: %d %v); its output:\n%s", url, timeout, code, err, p.logTail(20))
+			return fmt.Errorf("edge not ready on %s after %v (last: %d %v); its output:\n%s", url, timeout, code, err, p.LogTail(20))
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -129,44 +97,21 @@ func (p *edgeProc) waitReady(timeout time.Duration) error {
 // stop sends SIGTERM (edge drains and exits), then SIGKILL after grace.
 // It returns an error when edge had already died or did not exit cleanly.
 func (p *edgeProc) stop(grace time.Duration) error {
-	if p.exited() {
-		return fmt.Errorf("edge exited during the run (%v); its output:\n%s", p.err, p.logTail(20))
+	if p.Exited() {
+		return fmt.Errorf("edge exited during the run (%v); its output:\n%s", p.Err(), p.LogTail(20))
 	}
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	p.Signal(syscall.SIGTERM)
 	select {
-	case <-p.done:
-		if p.err != nil {
-			return fmt.Errorf("edge stopped with %v; its output:\n%s", p.err, p.logTail(20))
+	case <-p.Done():
+		if err := p.Err(); err != nil {
+			return fmt.Errorf("edge stopped with %v; its output:\n%s", err, p.LogTail(20))
 		}
 		return nil
 	case <-time.After(grace):
-		_ = p.cmd.Process.Kill()
-		<-p.done
+		p.Signal(syscall.SIGKILL)
+		<-p.Done()
 		return fmt.Errorf("edge did not stop within %v of SIGTERM; killed", grace)
 	}
-}
-
-// logTail returns the last n lines edge wrote.
-func (p *edgeProc) logTail(n int) string {
-	b, err := os.ReadFile(p.logPath)
-	if err != nil {
-		return "(no output: " + err.Error() + ")"
-	}
-	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
-}
-
-// freeAddr returns a loopback address whose port was free a moment ago.
-func freeAddr() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", fmt.Errorf("find a free port: %w", err)
-	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
 }
 
 // pinCPUs decides where edge runs: on the CPU list asked for, or

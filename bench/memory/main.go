@@ -177,10 +177,10 @@ func run(o options, out io.Writer) (*report, error) {
 		return nil, err
 	}
 	fmt.Fprintf(out, "edge pid %d on %s (%s), origin on %s; %d URLs over %d connections, cache.size %s\n",
-		edge.pid(), edge.pub, pinning, orig.addr, o.urls, o.conns, o.size)
+		edge.Pid(), edge.pub, pinning, orig.addr, o.urls, o.conns, o.size)
 
 	scr := scraper{url: "http://" + edge.admin + "/metrics", token: adminToken}
-	smp := newSampler(edge.pid(), scr, o.sample, scrapeEvery)
+	smp := newSampler(edge.Pid(), scr, o.sample, scrapeEvery)
 	smp.start()
 	ld := newLoader(edge.pub, o.urls, o.conns)
 	stopProgress := showProgress(out, o.progress, ld, smp)

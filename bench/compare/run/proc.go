@@ -6,26 +6,18 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
+
+	"edge/bench/internal/proc"
 )
 
 // Proc is a process the runner started, in a process group of its own so
 // that stopping it also stops the children it forked (nginx's worker,
 // Varnish's cache process) and nothing else.
-type Proc struct {
-	// Name labels the process in messages.
-	Name string
-	// LogPath receives the process's stdout and stderr.
-	LogPath string
-
-	cmd  *exec.Cmd
-	done chan struct{}
-	err  error
-}
+type Proc struct{ *proc.Proc }
 
 // startProc starts argv pinned to cpu (when taskset is given and cpu ≥ 0),
 // its output in logPath.
@@ -33,39 +25,11 @@ func startProc(name, taskset string, cpu int, logPath string, argv ...string) (*
 	if taskset != "" && cpu >= 0 {
 		argv = append([]string{taskset, "-c", strconv.Itoa(cpu)}, argv...)
 	}
-	logf, err := os.Create(logPath)
+	p, err := proc.Start(name, logPath, true, argv...)
 	if err != nil {
-		return nil, fmt.Errorf("%s: log file: %w", name, err)
+		return nil, err
 	}
-	cmd := exec.Command(argv[0], argv[1:]...)
-	cmd.Stdout, cmd.Stderr = logf, logf
-	// Own process group (Stop signals the group); SIGTERM when the runner
-	// dies without stopping it.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
-	if err := cmd.Start(); err != nil {
-		logf.Close()
-		return nil, fmt.Errorf("%s: start %s: %w", name, argv[0], err)
-	}
-	p := &Proc{Name: name, LogPath: logPath, cmd: cmd, done: make(chan struct{})}
-	go func() {
-		p.err = cmd.Wait()
-		logf.Close()
-		close(p.done)
-	}()
-	return p, nil
-}
-
-// Pid is the process id (taskset execs the program, so the pid stays).
-func (p *Proc) Pid() int { return p.cmd.Process.Pid }
-
-// Exited reports whether the process has ended.
-func (p *Proc) Exited() bool {
-	select {
-	case <-p.done:
-		return true
-	default:
-		return false
-	}
+	return &Proc{p}, nil
 }
 
 // Stop sends SIGTERM to the process group, then SIGKILL after grace.
@@ -76,10 +40,10 @@ func (p *Proc) Stop(grace time.Duration) {
 	pgid := p.Pid()
 	_ = syscall.Kill(-pgid, syscall.SIGTERM)
 	select {
-	case <-p.done:
+	case <-p.Done():
 	case <-time.After(grace):
 		_ = syscall.Kill(-pgid, syscall.SIGKILL)
-		<-p.done
+		<-p.Done()
 	}
 	// Children that outlived their parent (same group) go too; wait until
 	// they are gone, so that the next run finds its CPUs and ports free.
@@ -89,26 +53,13 @@ func (p *Proc) Stop(grace time.Duration) {
 	}
 }
 
-// LogTail returns the last n lines of the process's output.
-func (p *Proc) LogTail(n int) string {
-	b, err := os.ReadFile(p.LogPath)
-	if err != nil {
-		return ""
-	}
-	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
-}
-
 // waitListening waits until addr accepts connections, the process exits
 // or timeout passes.
 func (p *Proc) waitListening(addr string, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	for {
 		if p.Exited() {
-			return fmt.Errorf("%s exited (%v); its output:\n%s", p.Name, p.err, p.LogTail(15))
+			return fmt.Errorf("%s exited (%v); its output:\n%s", p.Name, p.Err(), p.LogTail(15))
 		}
 		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
 		if err == nil {
@@ -226,14 +177,4 @@ func parseStat(b []byte) (procStat, error) {
 		return procStat{}, fmt.Errorf("%w: %w", errStat, err)
 	}
 	return procStat{state: f[0][0], ppid: ppid, pgrp: pgrp, ticks: utime + stime}, nil
-}
-
-// freeAddr returns a loopback address with a port free at the moment.
-func freeAddr() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", fmt.Errorf("find a free port: %w", err)
-	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
 }

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"time"
+
+	"edge/bench/internal/proc"
 )
 
 // Server is one column of the comparison: a server under test (or the
@@ -28,7 +30,7 @@ const startupTimeout = 20 * time.Second
 
 // startOrigin starts the origin on the load CPU.
 func startOrigin(s Settings, dir string) (*Proc, string, error) {
-	addr, err := freeAddr()
+	addr, err := proc.FreeAddr()
 	if err != nil {
 		return nil, "", err
 	}
@@ -54,7 +56,7 @@ func startServer(s Settings, name, dir, origin string) *Server {
 		srv.Skip = err.Error()
 		return srv
 	}
-	addr, err := freeAddr()
+	addr, err := proc.FreeAddr()
 	if err != nil {
 		srv.Skip = err.Error()
 		return srv
@@ -85,7 +87,7 @@ func serverArgv(s Settings, name, dir, addr, origin string) ([]string, error) {
 	case "ceiling":
 		return []string{s.Ceiling, "-listen", addr, "-urls", strconv.Itoa(s.URLs)}, nil
 	case "edge":
-		admin, err := freeAddr()
+		admin, err := proc.FreeAddr()
 		if err != nil {
 			return nil, err
 		}
