@@ -1,6 +1,9 @@
 package cachehttp
 
-import "unsafe"
+import (
+	"sort"
+	"unsafe"
+)
 
 // An entry is allocated in one piece with the object that holds it when
 // it is its URL's only variant (see store.addVariant), and with room for
@@ -70,17 +73,8 @@ var boxClasses = [...]boxClass{
 // buffer with room for at least n packed bytes: the box's own room when
 // one is large enough, or else an allocation of its own.
 func allocEntry(n int) (*Entry, []byte) {
-	if n <= boxClasses[len(boxClasses)-1].room {
-		lo, hi := 0, len(boxClasses)-1
-		for lo < hi {
-			mid := (lo + hi) / 2
-			if boxClasses[mid].room >= n {
-				hi = mid
-			} else {
-				lo = mid + 1
-			}
-		}
-		return boxClasses[lo].alloc()
+	if i := sort.Search(len(boxClasses), func(i int) bool { return boxClasses[i].room >= n }); i < len(boxClasses) {
+		return boxClasses[i].alloc()
 	}
 	p := new(entryPair)
 	p.e.spare = &p.o

@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"sync/atomic"
 	"time"
-	"unsafe"
 
 	"github.com/valyala/fasthttp"
 )
@@ -113,17 +112,12 @@ func packEntry(h *fasthttp.ResponseHeader, skey []byte, key string, body []byte,
 	// The key comes first: a lookup compares it (see index.get), and the
 	// lines after it, which the answer reads next, come in with it.
 	buf = append(buf, key...)
-	if len(key) > 0 {
-		e.key = unsafe.String(&buf[0], len(key))
-	} else {
-		e.key = ""
-	}
+	e.key = bytesString(buf)
 	start := len(buf)
 	buf = append(buf, skey...)
 	e.skey = view(start)
 	start = len(buf)
 	var etag, lastMod [2]int
-	e.nfields = 0
 	for k, v := range h.All() {
 		e.nfields++
 		buf = binary.LittleEndian.AppendUint32(buf, uint32(len(k)))
@@ -145,14 +139,12 @@ func packEntry(h *fasthttp.ResponseHeader, skey []byte, key string, body []byte,
 		buf = append(buf, body...)
 		e.body = view(start)
 	}
-	e.etag, e.lastMod = nil, nil
 	if etag[1] > etag[0] {
 		e.etag = buf[etag[0]:etag[1]:etag[1]]
 	}
 	if lastMod[1] > lastMod[0] {
 		e.lastMod = buf[lastMod[0]:lastMod[1]:lastMod[1]]
 	}
-	e.modTime = 0
 	if len(e.lastMod) > 0 {
 		if t, err := fasthttp.ParseHTTPDate(e.lastMod); err == nil {
 			e.modTime = t.Unix()

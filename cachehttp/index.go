@@ -144,6 +144,3 @@ func (x *index) rebuild() {
 	x.used = x.live
 	x.tab.Store(t)
 }
-
-// size is the number of slots, for tests.
-func (x *index) size() int { return len(x.tab.Load().slots) }

@@ -265,3 +265,6 @@ func TestStorePutStoredObject(t *testing.T) {
 	checkIndex(t, s)
 	checkAccounting(t, s)
 }
+
+// size is the number of slots.
+func (x *index) size() int { return len(x.tab.Load().slots) }

@@ -53,22 +53,10 @@ func (o *object) expired(now int64) bool {
 	return true
 }
 
-// computeSize charges the object its key, its variants and their
-// materialised header sets.
-func (o *object) computeSize() int64 {
-	n := objectOverhead + int64(len(o.key))
-	for _, e := range o.variants {
-		n += e.size
-		if e.hdr.Load() != nil {
-			n += e.hdrCost()
-		}
-	}
-	return n
-}
-
-// hotSize is the object's size once in the protected segment, warm (its
-// header sets materialised) or not.
-func (o *object) hotSize(warm bool) int64 {
+// sizeWith charges the object its key, its variants and their header
+// sets: those materialised, or all of them when warm (the object's size
+// once warmed in the protected segment).
+func (o *object) sizeWith(warm bool) int64 {
 	n := objectOverhead + int64(len(o.key))
 	for _, e := range o.variants {
 		n += e.size
@@ -97,7 +85,7 @@ func (o *object) setHot(hot bool) int64 {
 		}
 	}
 	o.hot.Store(hot)
-	return o.computeSize()
+	return o.sizeWith(false)
 }
 
 // isPass reports whether the object is a live hit-for-pass mark.
@@ -249,7 +237,8 @@ func (sh *shard) peek(k string) (*object, bool) {
 // put stores o under o.key, replacing what was there (keeping its place in
 // the protected segment), then evicts down to the byte limit.
 func (s *store) put(o *object) {
-	sh := s.shardOfString(o.key)
+	o.hash = s.hashString(o.key)
+	sh := s.shardOf(o.hash)
 	sh.mu.Lock()
 	s.putLocked(sh, o)
 	sh.mu.Unlock()
@@ -259,12 +248,12 @@ func (s *store) put(o *object) {
 	s.evict()
 }
 
+// putLocked stores o, whose hash is set, in sh; sh.mu is held.
 func (s *store) putLocked(sh *shard, o *object) {
 	old, _ := sh.peek(o.key)
 	if old == o {
 		return // stored already
 	}
-	o.hash = s.hashString(o.key)
 	o.warm.Store(old != nil && old.warm.Load())
 	o.size = o.setHot(old != nil && old.hot.Load() && len(o.variants) > 0)
 	if o.bumped.Load() == 0 {
@@ -272,9 +261,11 @@ func (s *store) putLocked(sh *shard, o *object) {
 	}
 	// Set up, the new object takes the old one's place in the index, so
 	// that no reader finds the key missing meanwhile; then the old one
-	// leaves the segments (its index slot is the new one's already).
+	// leaves its segment (its index slot is the new one's already).
 	sh.idx.set(o)
-	s.removeLocked(sh, o.key)
+	if old != nil {
+		s.unlinkLocked(sh, old)
+	}
 	if o.hot.Load() {
 		sh.hot.Add(o.key, o)
 		s.hotBytes.Add(o.size)
@@ -302,7 +293,8 @@ func (s *store) addVariant(spec varySpec, e *Entry, now int64) bool {
 	if e.size > s.limit.Load() {
 		return false
 	}
-	sh := s.shardOfString(e.key)
+	h := s.hashString(e.key)
+	sh := s.shardOf(h)
 	sh.mu.Lock()
 	var kept []*Entry // the other variants kept
 	if old, ok := sh.peek(e.key); ok && len(old.variants) > 0 && old.vary.same(spec) {
@@ -323,7 +315,7 @@ func (s *store) addVariant(spec varySpec, e *Entry, now int64) bool {
 	} else {
 		e.spare = nil
 	}
-	o.key, o.vary = e.key, spec
+	o.key, o.hash, o.vary = e.key, h, spec
 	o.variants = append(append(o.one[:0], kept...), e)
 	o.bumped.Store(now)
 	for _, v := range o.variants {
@@ -349,19 +341,27 @@ func (s *store) setPass(key string, until int64) {
 	s.put(&object{key: key, passUntil: until})
 }
 
-// removeLocked takes key out of the shard and the counters; sh.mu is held.
+// removeLocked takes key out of the shard, its index and the counters;
+// sh.mu is held.
 func (s *store) removeLocked(sh *shard, key string) *object {
-	o, ok := sh.hot.Peek(key)
-	if ok {
-		sh.hot.Remove(key)
-	} else if o, ok = sh.main.Peek(key); ok {
-		sh.main.Remove(key)
-	} else {
+	o, ok := sh.peek(key)
+	if !ok {
 		return nil
 	}
+	s.unlinkLocked(sh, o)
 	sh.idx.remove(o)
-	s.forget(sh, o)
 	return o
+}
+
+// unlinkLocked takes o out of its segment and the counters, not out of the
+// index; sh.mu is held.
+func (s *store) unlinkLocked(sh *shard, o *object) {
+	if o.hot.Load() {
+		sh.hot.Remove(o.key)
+	} else {
+		sh.main.Remove(o.key)
+	}
+	s.forget(sh, o)
 }
 
 // forget updates counters and the tag index for an object that left sh.
@@ -423,53 +423,66 @@ func (s *store) promote(key string) bool { return s.promoteAt(key, 0, true) }
 func (s *store) promoteAt(key string, now int64, force bool) bool {
 	sh := s.shardOfString(key)
 	sh.mu.Lock()
-	o, ok := sh.main.Peek(key)
-	if !ok {
+	o, inMain := sh.main.Peek(key)
+	if !inMain {
 		p, hot := sh.hot.Peek(key)
-		if hot && force && !p.warm.Load() {
-			// Protected already for its hit count; now hot: warm it.
-			p.warm.Store(true)
-			size := p.setHot(true)
-			s.bytes.Add(size - p.size)
-			s.hotBytes.Add(size - p.size)
-			p.size = size
+		if !hot || !force || p.warm.Load() {
 			sh.mu.Unlock()
-			s.shrinkHot(0)
-			s.evict()
-			return true
+			return hot
 		}
-		sh.mu.Unlock()
-		return hot
-	}
-	if o.hotSize(force || o.warm.Load()) > s.hotLimit.Load() || len(o.variants) == 0 {
-		sh.mu.Unlock()
-		return false
-	}
-	if force {
-		o.warm.Store(true)
+		// Protected already for its hit count; now hot: warm it.
+		p.warm.Store(true)
+		s.hotBytes.Add(s.resizeLocked(p, true))
 	} else {
-		for s.hotBytes.Load()+o.hotSize(o.warm.Load()) > s.hotLimit.Load() {
-			_, tail, ok := sh.hot.GetOldest()
-			if !ok || now-tail.bumped.Load() < hotIdle {
-				o.hits.Store(promoteHits - promoteBackoff)
-				sh.mu.Unlock()
-				return false
-			}
-			s.demoteOldest(sh)
+		if len(o.variants) == 0 {
+			sh.mu.Unlock()
+			return false
 		}
+		if o.sizeWith(force || o.warm.Load()) > s.hotLimit.Load() {
+			// Too large for the segment. An object the detector names is
+			// marked warm all the same, so that its hot hits stop asking
+			// (each would take the lock for nothing); should the segment
+			// grow, it goes in warm.
+			if force {
+				o.warm.Store(true)
+			}
+			sh.mu.Unlock()
+			return false
+		}
+		if force {
+			o.warm.Store(true)
+		} else {
+			for s.hotBytes.Load()+o.sizeWith(o.warm.Load()) > s.hotLimit.Load() {
+				_, tail, ok := sh.hot.GetOldest()
+				if !ok || now-tail.bumped.Load() < hotIdle {
+					o.hits.Store(promoteHits - promoteBackoff)
+					sh.mu.Unlock()
+					return false
+				}
+				s.demoteOldest(sh)
+			}
+		}
+		sh.main.Remove(key)
+		sh.hot.Add(key, o)
+		s.resizeLocked(o, true)
+		s.hotBytes.Add(o.size)
+		s.hotObjects.Add(1)
+		s.promotions.Add(1)
 	}
-	sh.main.Remove(key)
-	sh.hot.Add(key, o)
-	size := o.setHot(true)
-	s.bytes.Add(size - o.size)
-	o.size = size
-	s.hotBytes.Add(o.size)
-	s.hotObjects.Add(1)
-	s.promotions.Add(1)
 	sh.mu.Unlock()
 	s.shrinkHot(0)
 	s.evict()
 	return true
+}
+
+// resizeLocked moves o in or out of the protected state (see setHot),
+// charges the store its new size and returns the change; sh.mu is held.
+func (s *store) resizeLocked(o *object, hot bool) int64 {
+	size := o.setHot(hot)
+	d := size - o.size
+	s.bytes.Add(d)
+	o.size = size
+	return d
 }
 
 // demoteOldest moves the least recently used object of sh's protected
@@ -480,9 +493,7 @@ func (s *store) demoteOldest(sh *shard) bool {
 		return false
 	}
 	s.hotBytes.Add(-o.size)
-	size := o.setHot(false)
-	s.bytes.Add(size - o.size)
-	o.size = size
+	s.resizeLocked(o, false)
 	o.hits.Store(0)
 	sh.main.Add(k, o)
 	s.hotObjects.Add(-1)

@@ -305,3 +305,21 @@ func TestWarmOnlyWhenNamedHot(t *testing.T) {
 	}
 	checkAccounting(t, s)
 }
+
+// An object the detector names hot but too large for the protected segment
+// stays in the main one, marked warm: the hot hits that find it not warm
+// ask to promote it (Route.ServeHot), and each ask takes the shard's lock.
+func TestPromoteTooLargeMarksWarm(t *testing.T) {
+	t.Parallel()
+	s := newStore(1, 1<<20, 4<<10, 1<<20)
+	now := time.Now()
+	s.addVariant(varySpec{}, mkEntry("http://h/big", 8<<10, now), now.UnixNano())
+	if s.promote("http://h/big") {
+		t.Fatal("an object larger than the segment was promoted")
+	}
+	o := s.get([]byte("http://h/big"), now.UnixNano())
+	if o.hot.Load() || !o.warm.Load() {
+		t.Fatalf("hot %v warm %v; want in the main segment, marked warm", o.hot.Load(), o.warm.Load())
+	}
+	checkAccounting(t, s)
+}

@@ -4,6 +4,8 @@ import (
 	"bytes"
 
 	"github.com/valyala/fasthttp"
+
+	"edge/internal/httplist"
 )
 
 // hopByHop are the headers that concern one connection only (RFC 9110
@@ -45,17 +47,6 @@ var protectedNames = [...][]byte{
 	[]byte("X-Real-IP"),
 }
 
-// nextToken splits the first comma-separated token off a header value.
-func nextToken(v []byte) (tok, rest []byte) {
-	i := bytes.IndexByte(v, ',')
-	if i < 0 {
-		tok, rest = v, nil
-	} else {
-		tok, rest = v[:i], v[i+1:]
-	}
-	return bytes.TrimSpace(tok), rest
-}
-
 // stripRequestHopByHop removes from h the hop-by-hop headers, the headers
 // named in Connection, and Expect (edge already has the whole body).
 func stripRequestHopByHop(h *fasthttp.RequestHeader) {
@@ -64,7 +55,7 @@ func stripRequestHopByHop(h *fasthttp.RequestHeader) {
 	for _, v := range h.PeekAll(fasthttp.HeaderConnection) {
 		for len(v) > 0 {
 			var tok []byte
-			tok, v = nextToken(v)
+			tok, _, v = httplist.Next(v)
 			if len(tok) > 0 && !protectedToken(tok) {
 				h.DelBytes(tok)
 			}
@@ -82,7 +73,7 @@ func stripResponseHopByHop(h *fasthttp.ResponseHeader) {
 	for _, v := range h.PeekAll(fasthttp.HeaderConnection) {
 		for len(v) > 0 {
 			var tok []byte
-			tok, v = nextToken(v)
+			tok, _, v = httplist.Next(v)
 			if len(tok) > 0 && !bytes.EqualFold(tok, protectedNames[1]) {
 				h.DelBytes(tok)
 			}

@@ -6,8 +6,8 @@ import (
 )
 
 const (
-	sketchRows  = 2
-	sketchWidth = 16384 // power of two
+	// sketchCounters: a power of two; each key has two (see sketch).
+	sketchCounters = 32768
 	// sketchUnit is what one occurrence adds; scaled so that the 1/8 decay
 	// keeps precision for small counts.
 	sketchUnit = 16
@@ -48,14 +48,14 @@ const (
 // settles near 13 million) and the decay subtracts from each half no more
 // than that half holds.
 type sketch struct {
-	c *[sketchRows * sketchWidth / 2]atomic.Uint64
+	c *[sketchCounters / 2]atomic.Uint64
 }
 
 // sketchBlock is the counters in one 64-byte block.
 const sketchBlock = 16
 
 func newSketch() sketch {
-	return sketch{c: new([sketchRows * sketchWidth / 2]atomic.Uint64)}
+	return sketch{c: new([sketchCounters / 2]atomic.Uint64)}
 }
 
 // add counts one occurrence of the key hashed to h and returns its estimate.
@@ -71,7 +71,7 @@ func (s sketch) add(h uint64) uint32 {
 // sketchSlots returns the two counters of the key hashed to h: a block
 // from the low half of h, two distinct places in it from the high half.
 func sketchSlots(h uint64) (a, b uint32) {
-	const blocks = sketchRows * sketchWidth / sketchBlock
+	const blocks = sketchCounters / sketchBlock
 	base := (uint32(h) & (blocks - 1)) * sketchBlock
 	hi := uint32(h >> 32)
 	i := hi % sketchBlock

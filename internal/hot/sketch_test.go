@@ -73,7 +73,7 @@ func TestSketchSlotsBlocked(t *testing.T) {
 		t.Fatal("sketch counters not aligned to a cache line")
 	}
 	r := rand.New(rand.NewPCG(3, 4))
-	const n = sketchRows * sketchWidth
+	const n = sketchCounters
 	counts := make([]int, n)
 	const keys = 200 * n
 	for range keys {
