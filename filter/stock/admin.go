@@ -104,8 +104,8 @@ func (a *admin) item(ctx *fasthttp.RequestCtx) {
 		a.l.log.Info("stock: remaining units set by an operator", "sale", sale.Name, "stock", *body.Stock)
 		writeJSON(ctx, fasthttp.StatusOK, a.describe(sale))
 	default:
-		ctx.Response.Header.Set(fasthttp.HeaderAllow, "GET, HEAD, PUT")
 		filter.Reject(ctx, nil, "stock", fasthttp.StatusMethodNotAllowed, "method_not_allowed", 0)
+		ctx.Response.Header.Set(fasthttp.HeaderAllow, "GET, HEAD, PUT") // Reject resets the response
 	}
 }
 
@@ -117,8 +117,8 @@ func (a *admin) release(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	if !ctx.IsPost() {
-		ctx.Response.Header.Set(fasthttp.HeaderAllow, "POST")
 		filter.Reject(ctx, nil, "stock", fasthttp.StatusMethodNotAllowed, "method_not_allowed", 0)
+		ctx.Response.Header.Set(fasthttp.HeaderAllow, "POST") // Reject resets the response
 		return
 	}
 	var body struct {

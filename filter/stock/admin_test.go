@@ -177,3 +177,26 @@ func seedSales(t *testing.T, store Store, sales *Sales) error {
 	t.Helper()
 	return NewLedger(store, nil, nil, quiet).Seed(context.Background(), sales)
 }
+
+// A 405 names the methods the endpoint takes (RFC 9110 §15.5.6).
+func TestAdminMethodNotAllowedSaysAllow(t *testing.T) {
+	t.Parallel()
+	l, _ := adminLedger(t)
+	_, item, release := AdminHandlers(l)
+	for _, c := range []struct {
+		h            fasthttp.RequestHandler
+		method, path string
+		allow        string
+	}{
+		{item, "DELETE", "/stock/42", "GET, HEAD, PUT"},
+		{release, "GET", "/stock/42/release", "POST"},
+	} {
+		ctx := new(fasthttp.RequestCtx)
+		ctx.Request.Header.SetMethod(c.method)
+		ctx.Request.SetRequestURI(c.path)
+		c.h(ctx)
+		if ctx.Response.StatusCode() != 405 || string(ctx.Response.Header.Peek("Allow")) != c.allow {
+			t.Errorf("%s %s: %d, Allow %q; want 405, %q", c.method, c.path, ctx.Response.StatusCode(), ctx.Response.Header.Peek("Allow"), c.allow)
+		}
+	}
+}
