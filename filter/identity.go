@@ -141,25 +141,7 @@ func (id *Identity) Name() string { return "identity" }
 // refuses the request without one.
 func (id *Identity) Handle(ctx *fasthttp.RequestCtx, st *State) Verdict {
 	st.User = st.User[:0]
-	raw := id.raw(ctx)
-	var user []byte
-	var invalid bool
-	switch {
-	case len(raw) == 0:
-	case id.parser == nil:
-		user = raw
-	default:
-		var err error
-		user, err = id.verify(raw)
-		if err != nil {
-			invalid = true
-			id.log.LogAttrs(context.Background(), slog.LevelDebug, "identity: token refused",
-				slog.String("reason", tokenReason(err)))
-		}
-	}
-	if !validUserID(user) {
-		user = nil
-	}
+	user, invalid := id.User(ctx)
 	if len(user) == 0 {
 		if !id.required {
 			return Continue
@@ -176,6 +158,30 @@ func (id *Identity) Handle(ctx *fasthttp.RequestCtx, st *State) Verdict {
 	}
 	st.User = append(st.User, user...)
 	return Continue
+}
+
+// User returns the shopper id ctx carries, nil when there is none or it is
+// not valid; invalid says a token was sent and refused. The id may alias
+// the request. It writes no response, required or not.
+func (id *Identity) User(ctx *fasthttp.RequestCtx) (user []byte, invalid bool) {
+	raw := id.raw(ctx)
+	switch {
+	case len(raw) == 0:
+	case id.parser == nil:
+		user = raw
+	default:
+		var err error
+		user, err = id.verify(raw)
+		if err != nil {
+			invalid = true
+			id.log.LogAttrs(context.Background(), slog.LevelDebug, "identity: token refused",
+				slog.String("reason", tokenReason(err)))
+		}
+	}
+	if !validUserID(user) {
+		user = nil
+	}
+	return user, invalid
 }
 
 // raw returns the header value or, failing that, the cookie value.

@@ -6,6 +6,7 @@
 package gateway
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"log/slog"
@@ -129,17 +130,15 @@ func (g *Gateway) Identify(ctx *fasthttp.RequestCtx, st *filter.State) filter.Ve
 // in effect, or false when there is none (no identity configured, none
 // sent, or an invalid token). It never writes a response.
 func (g *Gateway) Shopper(ctx *fasthttp.RequestCtx) ([]byte, bool) {
-	id := g.table.Load().shopper
+	id := g.table.Load().identity
 	if id == nil {
 		return nil, false
 	}
-	st := filter.AcquireState()
-	defer filter.ReleaseState(st)
-	id.Handle(ctx, st) // optional mode: fills st.User or leaves it empty
-	if len(st.User) == 0 {
+	user, _ := id.User(ctx)
+	if len(user) == 0 {
 		return nil, false
 	}
-	return append([]byte(nil), st.User...), true
+	return bytes.Clone(user), true
 }
 
 // Pools returns the upstream pools of the table in effect, by name.

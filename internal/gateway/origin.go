@@ -25,23 +25,29 @@ var headerXFP = []byte("X-Forwarded-Proto")
 // HTTP/1.1, TLS ends at the load balancer in front, which says so in
 // X-Forwarded-Proto. Only a trusted proxy is believed.
 func protoOf(res *clientip.Resolver, ctx *fasthttp.RequestCtx) string {
-	xfp := ctx.Request.Header.PeekCanonical(headerXFP)
-	if len(xfp) == 0 || !bytes.EqualFold(xfp, []byte(protoHTTPS)) {
-		return protoHTTP
+	if !saysHTTPS(ctx) {
+		return protoHTTP // the peer's trust need not be looked up
 	}
-	if !res.Trusted(clientip.Peer(ctx)) {
-		return protoHTTP
+	return protoFrom(ctx, res.Trusted(clientip.Peer(ctx)))
+}
+
+// saysHTTPS reports whether ctx carries X-Forwarded-Proto: https.
+func saysHTTPS(ctx *fasthttp.RequestCtx) bool {
+	return bytes.EqualFold(ctx.Request.Header.PeekCanonical(headerXFP), []byte(protoHTTPS))
+}
+
+// protoFrom is protoOf for a peer whose trust is known.
+func protoFrom(ctx *fasthttp.RequestCtx, peerTrusted bool) string {
+	if peerTrusted && saysHTTPS(ctx) {
+		return protoHTTPS
 	}
-	return protoHTTPS
+	return protoHTTP
 }
 
 // outboundOf describes how ctx of the shopper at clientIP is forwarded.
 func outboundOf(res *clientip.Resolver, ctx *fasthttp.RequestCtx, clientIP netip.Addr) upstream.Outbound {
-	return upstream.Outbound{
-		ClientIP:    clientIP,
-		PeerTrusted: res.Trusted(clientip.Peer(ctx)),
-		Proto:       protoOf(res, ctx),
-	}
+	trusted := res.Trusted(clientip.Peer(ctx))
+	return upstream.Outbound{ClientIP: clientIP, PeerTrusted: trusted, Proto: protoFrom(ctx, trusted)}
 }
 
 // proto is the scheme the client of ctx used.

@@ -31,7 +31,6 @@ type Table struct {
 	resolver *clientip.Resolver
 	sales    *stock.Sales
 	identity *filter.Identity // the identity source in "required" mode, nil without one
-	shopper  *filter.Identity // the same source in "optional" mode
 	unrouted *metrics.RouteMetrics
 	access   bool
 
@@ -88,9 +87,6 @@ func build(cfg *config.Config, version uint64, prev *Table, g *Gateway) (*Table,
 	if cfg.Identity != nil {
 		id, err := filter.NewIdentity(cfg.Identity, filter.IdentityRequired)
 		if err != nil {
-			return fail(fmt.Errorf("identity: %w", err))
-		}
-		if t.shopper, err = filter.NewIdentity(cfg.Identity, filter.IdentityOptional); err != nil {
 			return fail(fmt.Errorf("identity: %w", err))
 		}
 		t.identity = id
