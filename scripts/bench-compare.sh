@@ -91,11 +91,8 @@ fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 EDGE_BIN="${EDGE_BIN:-bin/edge}"
-if [ ! -x "$EDGE_BIN" ]; then
-  echo "== building $EDGE_BIN"
-  mkdir -p "$(dirname "$EDGE_BIN")"
-  CGO_ENABLED=0 go build -trimpath -o "$EDGE_BIN" ./cmd/edge
-fi
+. scripts/build.sh
+build "$EDGE_BIN" ./cmd/edge
 echo "== building the origin, the ceiling, the stampede client and the runner"
 for p in origin ceiling load run; do
   CGO_ENABLED=0 go build -trimpath -o "$tmp/$p" "./bench/compare/$p"

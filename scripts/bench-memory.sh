@@ -23,11 +23,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 EDGE_BIN="${EDGE_BIN:-bin/edge}"
-if [ ! -x "$EDGE_BIN" ]; then
-  echo "== building $EDGE_BIN"
-  mkdir -p "$(dirname "$EDGE_BIN")"
-  CGO_ENABLED=0 go build -trimpath -o "$EDGE_BIN" ./cmd/edge
-fi
+. scripts/build.sh
+build "$EDGE_BIN" ./cmd/edge
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT

@@ -10,8 +10,7 @@
 #      200-client stampede: cache-hit throughput ≥ 0.9× and ≥ 0.85× the
 #      ceiling, one origin request per cold URL, waiters within 15 ms of the
 #      origin (see bench/README.md);
-#   4. the memory target, by scripts/bench-memory.sh when it is present and
-#      executable;
+#   4. the memory target, by scripts/bench-memory.sh;
 # then the PASS/MISS lines of every target again, together.
 #
 # Servers run on CPU $BENCH_CPU_SERVER (0), the load generator on
@@ -53,12 +52,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM # stop at an interrupt, not only the part running
 
-build() { # build BIN PACKAGE: build the binary when it is missing
-  if [ ! -x "$1" ]; then
-    echo "== building $1"
-    mkdir -p "$(dirname "$1")" && CGO_ENABLED=0 go build -trimpath -o "$1" "$2"
-  fi
-}
+. scripts/build.sh
 
 # ---- 1. Go benchmarks
 if [ -z "${SKIP_GO_BENCH:-}" ]; then
@@ -170,12 +164,10 @@ if [ -z "${SKIP_CACHE:-}" ]; then
 fi
 
 # ---- 4. memory target
-if [ -x scripts/bench-memory.sh ]; then
-  echo
-  echo "== memory target: scripts/bench-memory.sh"
-  scripts/bench-memory.sh 2>&1 | tee "$out/memory.txt"
-  [ "${PIPESTATUS[0]}" -eq 0 ] || failed+=("memory target (scripts/bench-memory.sh)")
-fi
+echo
+echo "== memory target: scripts/bench-memory.sh"
+bash scripts/bench-memory.sh 2>&1 | tee "$out/memory.txt"
+[ "${PIPESTATUS[0]}" -eq 0 ] || failed+=("memory target (scripts/bench-memory.sh)")
 
 echo
 echo "== summary"

@@ -41,7 +41,6 @@ routes:
 type edgeProc struct {
 	*proc.Proc
 	pub, admin string // listener addresses
-	pinned     string // the CPU list it is pinned to, "" when not
 }
 
 // startEdge writes edge's config into dir and starts bin on it, pinned to
@@ -62,18 +61,14 @@ func startEdge(bin, dir, cpus, originAddr string, size config.Size) (*edgeProc, 
 	}
 	argv := []string{bin, "-config", cfgPath}
 	if cpus != "" {
-		ts, err := exec.LookPath("taskset")
-		if err != nil {
-			return nil, fmt.Errorf("pinning edge to CPU %s: %w", cpus, err)
-		}
-		// taskset execs edge, so the pid stays edge's.
-		argv = append([]string{ts, "-c", cpus}, argv...)
+		// pinCPUs found taskset; it execs edge, so the pid stays edge's.
+		argv = append([]string{"taskset", "-c", cpus}, argv...)
 	}
 	p, err := proc.Start("edge", filepath.Join(dir, "edge.log"), false, argv...)
 	if err != nil {
 		return nil, err
 	}
-	return &edgeProc{Proc: p, pub: pub, admin: admin, pinned: cpus}, nil
+	return &edgeProc{Proc: p, pub: pub, admin: admin}, nil
 }
 
 // waitReady waits until edge's /readyz answers 200.

@@ -42,8 +42,9 @@ const maxFailures = 5
 // loader fetches /p/0 … /p/{urls-1} through edge, each URL once, with
 // conns keep-alive connections each driven by its own goroutine.
 type loader struct {
-	hc   *fasthttp.HostClient
-	urls int64
+	hc    *fasthttp.HostClient
+	urls  int64
+	conns int
 
 	next, done                            atomic.Int64
 	non200, transport, wrongBody, cookies atomic.Int64
@@ -53,7 +54,8 @@ type loader struct {
 
 func newLoader(addr string, urls int64, conns int) *loader {
 	return &loader{
-		urls: urls,
+		urls:  urls,
+		conns: conns,
 		hc: &fasthttp.HostClient{
 			Addr:                     addr,
 			MaxConns:                 conns,
@@ -69,12 +71,12 @@ func newLoader(addr string, urls int64, conns int) *loader {
 // fetched is the number of requests answered so far.
 func (l *loader) fetched() int64 { return l.done.Load() }
 
-// run fetches every URL with conns concurrent clients and returns the
-// counts once all are done.
-func (l *loader) run(conns int) loadResult {
+// run fetches every URL with the loader's concurrent clients and returns
+// the counts once all are done.
+func (l *loader) run() loadResult {
 	start := time.Now()
 	var wg sync.WaitGroup
-	for w := range conns {
+	for w := range l.conns {
 		wg.Go(func() { l.client(w) })
 	}
 	wg.Wait()

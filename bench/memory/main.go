@@ -185,7 +185,7 @@ func run(o options, out io.Writer) (*report, error) {
 	ld := newLoader(edge.pub, o.urls, o.conns)
 	stopProgress := showProgress(out, o.progress, ld, smp)
 	cpu0 := selfCPU()
-	res := ld.run(o.conns)
+	res := ld.run()
 	loadCPU := selfCPU() - cpu0
 	stopProgress()
 	end := smp.finish()

@@ -96,7 +96,7 @@ func TestLoaderCountsSetCookie(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(o.close)
-	res := newLoader(o.addr, 100, 4).run(4)
+	res := newLoader(o.addr, 100, 4).run()
 	if res.Fetched != 100 || res.Cookies != 100 || res.errors() != 100 || len(res.Failures) != maxFailures {
 		t.Fatalf("loader straight at the origin: %+v", res)
 	}
@@ -122,7 +122,7 @@ func TestLoaderCountsWrongAnswers(t *testing.T) {
 			ctx.Conn().Close() // no answer
 		}
 	})
-	res := newLoader(addr, 40, 2).run(2)
+	res := newLoader(addr, 40, 2).run()
 	if res.Fetched != 30 || res.WrongBody != 10 || res.Non200 != 10 || res.Transport != 10 || res.Cookies != 0 {
 		t.Fatalf("loader counts: %+v; want 30 answered, 10 wrong bodies, 10 non-200, 10 without answer", res)
 	}

@@ -121,7 +121,7 @@ func (r *report) write(w io.Writer) {
 			r.edgeCPU().Seconds(), 100*r.edgeCPU().Seconds()/r.Load.Elapsed.Seconds(),
 			r.LoadCPU.Seconds(), 100*r.LoadCPU.Seconds()/r.Load.Elapsed.Seconds())
 	}
-	pr("origin", "%d pages served, %d requests with a Cookie", r.Origin.Served, r.Origin.WithCookie)
+	pr("origin", "%d pages served, %d requests with a Cookie, %d for unknown paths", r.Origin.Served, r.Origin.WithCookie, r.Origin.NotFound)
 	if m != nil {
 		pr("edge cache", "misses %.0f, stored %.0f, hits %.0f, coalesced %.0f",
 			m.get(cacheSeries(mCacheRequests, "miss")), m.get(cacheSeries(mCacheFetches, "stored")),

@@ -87,17 +87,6 @@ type metrics map[string]float64
 // get returns the value of one series, 0 when absent.
 func (m metrics) get(series string) float64 { return m[series] }
 
-// sum adds up every series of the metric name, whatever its labels.
-func (m metrics) sum(name string) float64 {
-	var total float64
-	for series, v := range m {
-		if series == name || strings.HasPrefix(series, name+"{") {
-			total += v
-		}
-	}
-	return total
-}
-
 // parseMetrics reads the Prometheus text format (version 0.0.4): comment
 // and blank lines are skipped, every other line is a series, a value and
 // an optional timestamp. Label values may hold spaces, braces and escaped
@@ -183,18 +172,12 @@ type scraper struct {
 
 // scrape fetches and parses one exposition.
 func (s scraper) scrape() (metrics, error) {
-	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
-	defer fasthttp.ReleaseRequest(req)
-	defer fasthttp.ReleaseResponse(resp)
-	req.SetRequestURI(s.url)
-	req.Header.Set(fasthttp.HeaderAuthorization, "Bearer "+s.token)
-	if err := fasthttp.DoTimeout(req, resp, 10*time.Second); err != nil {
-		return nil, fmt.Errorf("GET %s: %w", s.url, err)
-	}
-	if resp.StatusCode() != fasthttp.StatusOK {
-		return nil, fmt.Errorf("GET %s: status %d", s.url, resp.StatusCode())
-	}
-	return parseMetrics(bytes.NewReader(resp.Body()))
+	var m metrics
+	err := s.get(s.url, 10*time.Second, func(body []byte) (err error) {
+		m, err = parseMetrics(bytes.NewReader(body))
+		return err
+	})
+	return m, err
 }
 
 // liveHeap makes edge collect its garbage (the heap profile with gc=1
@@ -203,23 +186,35 @@ func (s scraper) scrape() (metrics, error) {
 // objects, which tells what the cache's entries weigh. The profile is
 // behind the admin token.
 func (s scraper) liveHeap(profileURL, saveTo string) (metrics, error) {
+	err := s.get(profileURL+"?gc=1", 30*time.Second, func(body []byte) error {
+		if saveTo == "" {
+			return nil
+		}
+		if err := os.WriteFile(saveTo, body, 0o644); err != nil {
+			return fmt.Errorf("heap profile: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.scrape()
+}
+
+// get fetches url with the admin token and hands a 200's body to use.
+func (s scraper) get(url string, timeout time.Duration, use func(body []byte) error) error {
 	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
 	defer fasthttp.ReleaseRequest(req)
 	defer fasthttp.ReleaseResponse(resp)
-	req.SetRequestURI(profileURL + "?gc=1")
+	req.SetRequestURI(url)
 	req.Header.Set(fasthttp.HeaderAuthorization, "Bearer "+s.token)
-	if err := fasthttp.DoTimeout(req, resp, 30*time.Second); err != nil {
-		return nil, fmt.Errorf("GET %s: %w", profileURL, err)
+	if err := fasthttp.DoTimeout(req, resp, timeout); err != nil {
+		return fmt.Errorf("GET %s: %w", url, err)
 	}
 	if resp.StatusCode() != fasthttp.StatusOK {
-		return nil, fmt.Errorf("GET %s: status %d", profileURL, resp.StatusCode())
+		return fmt.Errorf("GET %s: status %d", url, resp.StatusCode())
 	}
-	if saveTo != "" {
-		if err := os.WriteFile(saveTo, resp.Body(), 0o644); err != nil {
-			return nil, fmt.Errorf("heap profile: %w", err)
-		}
-	}
-	return s.scrape()
+	return use(resp.Body())
 }
 
 // Series the benchmark reads from edge's /metrics (cachehttp/metrics.go and

@@ -112,13 +112,6 @@ func TestParseMetrics(t *testing.T) {
 	if v := m.get("ratio"); !math.IsNaN(v) {
 		t.Errorf("NaN parsed as %v", v)
 	}
-	if got := m.sum("edge_cache_requests_total"); got != 1e6+5 {
-		t.Errorf("sum over labels = %v, want %v", got, 1e6+5)
-	}
-	// A name that is a prefix of another must not take its series.
-	if got := m.sum("edge_cache"); got != 0 {
-		t.Errorf("sum(edge_cache) = %v, want 0", got)
-	}
 	if got := m.get("absent"); got != 0 {
 		t.Errorf("absent series = %v, want 0", got)
 	}

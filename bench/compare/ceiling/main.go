@@ -76,12 +76,6 @@ func setHitHeader(h *fasthttp.ResponseHeader) {
 	}
 }
 
-// Body returns the bytes of path, or nil when the path is unknown.
-func (c *Ceiling) Body(path string) []byte {
-	body, _ := c.lookup(path)
-	return body
-}
-
 // lookup returns the bytes of path and whether it is a cached page (/hot,
 // /u/{n}), answered with the header of a cache hit.
 func (c *Ceiling) lookup(path string) (body []byte, page bool) {
