@@ -22,7 +22,8 @@ type object struct {
 	variants  []*Entry
 	one       [1]*Entry    // backing array of variants while there is one
 	passUntil int64        // hit-for-pass mark when variants is empty; unix nanos
-	bumped    atomic.Int64 // last move to the LRU front, unix nanos
+	bumped    atomic.Int64 // when last read, to within bumpEvery; unix nanos
+	placed    int64        // bumped when last put at its segment's front (under the shard lock)
 	hits      atomic.Int32 // hits while in the main segment, less a backoff (see promoteAt)
 	hot       atomic.Bool  // in the protected segment (changed under the shard lock)
 	// warm: the hot-key detector named the object (Cache.Promote, or a hit
@@ -36,7 +37,7 @@ type object struct {
 }
 
 // objectOverhead is an object's cost beyond its entries: the object, its
-// slots in the index (about 32 bytes, see index) and the LRU's element and
+// slots in the index (about 64 bytes, see index) and the LRU's element and
 // map slot.
 const objectOverhead = 192
 
@@ -111,12 +112,17 @@ const (
 	// working set larger than the segment does not take the shard's lock
 	// every few hits.
 	promoteBackoff = 64
-	// bumpEvery: an object read more often than this is not moved to the
-	// LRU front again, so that a hot key's hits take no exclusive lock,
-	// and the hits of many warm keys do not each touch three list nodes
-	// (the element and its neighbours, cache misses all) to reorder the
-	// LRU. Eviction order is exact to this much.
+	// bumpEvery: a hit records its time on the object at most this often.
+	// Hits never reorder the LRUs themselves, which would take the shard's
+	// exclusive lock and touch three list nodes (the element and its
+	// neighbours, cache misses all) per hit: eviction gives a least
+	// recently used object read since it was put at the front a second
+	// chance, moving it to the front instead (see oldest). Recency is
+	// exact to this much.
 	bumpEvery = int64(time.Second)
+	// maxRequeue bounds the second chances one eviction gives, so that a
+	// shard whose every object was read lately still evicts promptly.
+	maxRequeue = 64
 	// hotIdle: a protected object not read for this long may make room for
 	// one promoted by the frequency rule.
 	hotIdle  = int64(10 * time.Second)
@@ -125,9 +131,8 @@ const (
 
 // shard is one lock's worth of the store: a main LRU, a protected LRU for
 // hot objects, the lock-free index reads go through (see index), and the
-// tag index of both. Hits take no lock (but to bump an object in its LRU
-// once a second), so they scale with cores instead of queueing on one
-// reader count.
+// tag index of both. Hits take no lock (see index and bumpEvery), so they
+// scale with cores instead of queueing on one reader count.
 type shard struct {
 	mu   sync.RWMutex
 	main *simplelru.LRU[string, *object]
@@ -213,18 +218,36 @@ func (s *store) get(key []byte, now int64) *object {
 	}
 	if now-o.bumped.Load() >= bumpEvery {
 		o.bumped.Store(now)
-		sh.mu.Lock()
-		if o.hot.Load() {
-			sh.hot.Get(k)
-		} else {
-			sh.main.Get(k)
-		}
-		sh.mu.Unlock()
 	}
 	if !o.hot.Load() && len(o.variants) > 0 && o.hits.Add(1) == promoteHits {
 		s.promoteAt(o.key, now, false)
 	}
 	return o
+}
+
+// oldest returns the least recently used object of lru, which stays at its
+// back. Objects read since they were last put at the front (see bumpEvery)
+// go to the front first, up to maxRequeue of them. The shard lock is held.
+func oldest(lru *simplelru.LRU[string, *object]) (string, *object, bool) {
+	for range maxRequeue {
+		k, o, ok := lru.GetOldest()
+		if !ok {
+			return k, o, ok
+		}
+		b := o.bumped.Load()
+		if b <= o.placed {
+			return k, o, true
+		}
+		o.placed = b
+		lru.Get(k)
+	}
+	return lru.GetOldest()
+}
+
+// front adds o at the front of lru. The shard lock is held.
+func front(lru *simplelru.LRU[string, *object], o *object) {
+	o.placed = o.bumped.Load()
+	lru.Add(o.key, o)
 }
 
 func (sh *shard) peek(k string) (*object, bool) {
@@ -267,11 +290,11 @@ func (s *store) putLocked(sh *shard, o *object) {
 		s.unlinkLocked(sh, old)
 	}
 	if o.hot.Load() {
-		sh.hot.Add(o.key, o)
+		front(sh.hot, o)
 		s.hotBytes.Add(o.size)
 		s.hotObjects.Add(1)
 	} else {
-		sh.main.Add(o.key, o)
+		front(sh.main, o)
 	}
 	s.bytes.Add(o.size)
 	s.objects.Add(1)
@@ -396,8 +419,9 @@ func (s *store) evict() {
 			if fromHot {
 				lru = sh.hot
 			}
-			_, o, ok := lru.RemoveOldest()
+			_, o, ok := oldest(lru)
 			if ok {
+				lru.RemoveOldest()
 				sh.idx.remove(o)
 				s.forget(sh, o)
 				o.hot.Store(false)
@@ -453,6 +477,8 @@ func (s *store) promoteAt(key string, now int64, force bool) bool {
 			o.warm.Store(true)
 		} else {
 			for s.hotBytes.Load()+o.sizeWith(o.warm.Load()) > s.hotLimit.Load() {
+				// The back of the segment, as it stands: a tail read
+				// lately (see bumpEvery) means a segment in use.
 				_, tail, ok := sh.hot.GetOldest()
 				if !ok || now-tail.bumped.Load() < hotIdle {
 					o.hits.Store(promoteHits - promoteBackoff)
@@ -463,7 +489,7 @@ func (s *store) promoteAt(key string, now int64, force bool) bool {
 			}
 		}
 		sh.main.Remove(key)
-		sh.hot.Add(key, o)
+		front(sh.hot, o)
 		s.resizeLocked(o, true)
 		s.hotBytes.Add(o.size)
 		s.hotObjects.Add(1)
@@ -488,14 +514,15 @@ func (s *store) resizeLocked(o *object, hot bool) int64 {
 // demoteOldest moves the least recently used object of sh's protected
 // segment to the front of its main segment. sh.mu is held.
 func (s *store) demoteOldest(sh *shard) bool {
-	k, o, ok := sh.hot.RemoveOldest()
+	_, o, ok := oldest(sh.hot)
 	if !ok {
 		return false
 	}
+	sh.hot.RemoveOldest()
 	s.hotBytes.Add(-o.size)
 	s.resizeLocked(o, false)
 	o.hits.Store(0)
-	sh.main.Add(k, o)
+	front(sh.main, o)
 	s.hotObjects.Add(-1)
 	s.demoted.Add(1)
 	return true

@@ -323,3 +323,40 @@ func TestPromoteTooLargeMarksWarm(t *testing.T) {
 	}
 	checkAccounting(t, s)
 }
+
+// TestEvictionSecondChance: hits do not reorder the LRU, but an object read
+// since it was put at the front outlives one that was not.
+func TestEvictionSecondChance(t *testing.T) {
+	t.Parallel()
+	now := time.Now()
+	probe := mkEntry("http://h/probe", 1000, now)
+	s := newStore(1, 3*probe.size+probe.size/2, 0, 1<<20)
+	add := func(key string, at time.Time) {
+		t.Helper()
+		if !s.addVariant(varySpec{}, mkEntry(key, 1000, at), at.UnixNano()) {
+			t.Fatalf("%s refused", key)
+		}
+	}
+	add("http://h/a", now)
+	add("http://h/b", now)
+	add("http://h/c", now)
+	later := now.Add(2 * time.Duration(bumpEvery))
+	if s.get([]byte("http://h/a"), later.UnixNano()) == nil {
+		t.Fatal("a missing")
+	}
+	stored := func(key string) bool { // without reading it
+		_, ok := s.shards[0].peek("http://h/" + key)
+		return ok
+	}
+	add("http://h/d", later) // evicts b: a, the oldest, was read since
+	for key, want := range map[string]bool{"a": true, "b": false, "c": true, "d": true} {
+		if got := stored(key); got != want {
+			t.Errorf("%s stored: %v, want %v", key, got, want)
+		}
+	}
+	add("http://h/e", later) // evicts c: a and d were put at the front after it
+	if stored("c") || !stored("a") {
+		t.Error("c kept or a evicted")
+	}
+	checkAccounting(t, s)
+}
