@@ -191,7 +191,7 @@ func TestQueueOverflow(t *testing.T) {
 				go func() { held <- postOrder(pub, "42", "waiter-"+strconv.Itoa(i)) }()
 			}
 			edgetest.WaitFor(t, 5*time.Second, "the waiters in line", func() bool {
-				return a.Metrics.InFlight().Load() == int64(1+c.waiters)
+				return a.Metrics.InFlight() == int64(1+c.waiters)
 			})
 			for i := range c.refused {
 				o := postOrder(pub, "42", "late-"+strconv.Itoa(i))
@@ -363,4 +363,29 @@ func TestOrderOneRedisRoundTrip(t *testing.T) {
 	if got := calls() - before; got != 0 {
 		t.Errorf("50 sold-out answers cost %d Redis round trips, want 0", got)
 	}
+}
+
+// TestInFlightAcrossReload: a request still running on a routing table a
+// reload replaced counts in edge_requests_in_flight until it is answered.
+func TestInFlightAcrossReload(t *testing.T) {
+	t.Parallel()
+	g := startGatedOrigin(t)
+	a, pub, _ := startEdge(t, saleSetup{Stock: 10}.yaml(), g.addr, nil)
+	held := make(chan orderResult, 1)
+	go func() { held <- postOrder(pub, "42", "holder") }()
+	edgetest.WaitFor(t, 5*time.Second, "the order at the shop", func() bool { return g.arrived.Load() == 1 })
+	if n := a.Metrics.InFlight(); n != 1 {
+		t.Fatalf("in flight %d, want 1", n)
+	}
+	if err := a.Gateway.Load(a.Gateway.Config()); err != nil {
+		t.Fatal(err)
+	}
+	if n := a.Metrics.InFlight(); n != 1 {
+		t.Fatalf("in flight after the reload %d, want 1 (the request on the replaced table)", n)
+	}
+	close(g.open)
+	if o := <-held; o.code != 201 {
+		t.Fatalf("held order: %v", o)
+	}
+	edgetest.WaitFor(t, 5*time.Second, "nothing in flight", func() bool { return a.Metrics.InFlight() == 0 })
 }

@@ -84,19 +84,22 @@ func framingOK(raw []byte) bool {
 		if line[0] == ' ' || line[0] == '\t' {
 			return false // obs-fold
 		}
-		colon := bytes.IndexByte(line, ':')
-		if colon < 0 {
-			continue
-		}
-		name := line[:colon]
-		switch {
-		case bytes.EqualFold(name, headerCL):
-			cl = true
-		case bytes.EqualFold(name, headerTE):
-			te = true
+		// A field name ends at its colon (RFC 9112 §5.1 allows no space
+		// before it). Only two names matter; most lines differ from both
+		// in their first letter.
+		switch line[0] | 0x20 {
+		case 'c':
+			cl = cl || isField(line, headerCL)
+		case 't':
+			te = te || isField(line, headerTE)
 		}
 	}
 	return !(cl && te)
+}
+
+// isField reports whether line is a field named name (lower case).
+func isField(line, name []byte) bool {
+	return len(line) > len(name) && line[len(name)] == ':' && bytes.EqualFold(line[:len(name)], name)
 }
 
 // allowedMethods are the methods edge serves: the methods of RFC 9110 a

@@ -18,6 +18,12 @@ func TestFramingOK(t *testing.T) {
 		{"Host: a\r\nX-A: a\r\n\tb\r\n\r\n", false},
 		{"Host: a\nX-A: a\r\n\r\n", false},
 		{"Host: a\r\nX-A: a\r\n\n", false},
+		// Names that merely start like the framing fields, or carry a
+		// space before the colon, are other fields.
+		{"Content-Length-X: 3\r\nTransfer-Encoding: chunked\r\n\r\n", true},
+		{"Content-Length: 3\r\nTransfer-Encodings: chunked\r\n\r\n", true},
+		{"Content-Length : 3\r\nTransfer-Encoding: chunked\r\n\r\n", true},
+		{"C\r\nT\r\nContent-Length: 3\r\nTransfer-Encoding:chunked\r\n\r\n", false},
 	}
 	for _, c := range cases {
 		if got := framingOK([]byte(c.raw)); got != c.want {

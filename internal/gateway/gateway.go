@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -51,6 +52,11 @@ type Gateway struct {
 	mu      sync.Mutex // serialises Load
 	version uint64
 	retired sync.WaitGroup
+
+	// retiring are the tables Load replaced whose requests are not all
+	// done: their requests are in flight too (see InFlight).
+	retireMu sync.Mutex
+	retiring []*Table
 }
 
 // New builds the first table from cfg. It fails when any part of the config
@@ -60,6 +66,7 @@ func New(cfg *config.Config, d *Deps) (*Gateway, error) {
 	if err := g.Load(cfg); err != nil {
 		return nil, err
 	}
+	d.Metrics.SetInFlight(g.InFlight)
 	return g, nil
 }
 
@@ -94,15 +101,33 @@ func (g *Gateway) Load(cfg *config.Config) error {
 	}
 	g.deps.Metrics.Reload(true, g.version, float64(t.loadedAt.UnixNano())/1e9)
 	if prev != nil {
+		g.retireMu.Lock()
+		g.retiring = append(g.retiring, prev)
+		g.retireMu.Unlock()
 		g.retired.Add(1)
 		go func() {
 			defer g.retired.Done()
 			ctx, cancel := context.WithTimeout(context.Background(), cfg.Server.GracePeriod.D())
 			defer cancel()
 			prev.retire(ctx, t)
+			g.retireMu.Lock()
+			g.retiring = slices.DeleteFunc(g.retiring, func(r *Table) bool { return r == prev })
+			g.retireMu.Unlock()
 		}()
 	}
 	return nil
+}
+
+// InFlight is the number of requests being handled: those of the table in
+// effect and of the tables it replaced that are still finishing.
+func (g *Gateway) InFlight() int64 {
+	n := g.table.Load().inflight.Load()
+	g.retireMu.Lock()
+	for _, t := range g.retiring {
+		n += t.inflight.Load()
+	}
+	g.retireMu.Unlock()
+	return n
 }
 
 // Config returns the configuration in effect.
@@ -168,8 +193,6 @@ func (g *Gateway) Close(ctx context.Context) {
 func (g *Gateway) Handle(ctx *fasthttp.RequestCtx) {
 	t := g.table.Load()
 	t.inflight.Add(1)
-	inflight := g.deps.Metrics.InFlight()
-	inflight.Add(1)
 
 	path := ctx.Path()
 	var r *Route
@@ -188,7 +211,6 @@ func (g *Gateway) Handle(ctx *fasthttp.RequestCtx) {
 		filter.ReleaseState(st)
 	}
 
-	inflight.Add(-1)
 	t.inflight.Add(-1)
 }
 
