@@ -14,7 +14,8 @@ import (
 
 // object is what the store keeps under one primary key: the variants of a
 // URL, or a hit-for-pass mark. It is replaced, never changed, once stored
-// (copy on write), so a reader holding one needs no lock.
+// (copy on write), so a reader holding one needs no lock; only its
+// bookkeeping moves (read time, hits, segment, place in it).
 type object struct {
 	// What a hit reads comes first (see Entry).
 	hash      uint64 // of key, with the store's seed
@@ -39,7 +40,7 @@ type object struct {
 // objectOverhead is an object's cost beyond its entries: the object, its
 // slots in the index (about 64 bytes, see index) and the LRU's element and
 // map slot.
-const objectOverhead = 192
+const objectOverhead = 232
 
 // expired reports whether nothing in the object is of use at now.
 func (o *object) expired(now int64) bool {
@@ -115,14 +116,18 @@ const (
 	// bumpEvery: a hit records its time on the object at most this often.
 	// Hits never reorder the LRUs themselves, which would take the shard's
 	// exclusive lock and touch three list nodes (the element and its
-	// neighbours, cache misses all) per hit: eviction gives a least
-	// recently used object read since it was put at the front a second
-	// chance, moving it to the front instead (see oldest). Recency is
-	// exact to this much.
+	// neighbours, cache misses all) per hit: eviction gives the object at
+	// the back, if read since it was put at the front, a second chance,
+	// moving it to the front instead (see oldest). That approximates LRU
+	// order as the CLOCK algorithm does: an object read once since it was
+	// placed outlives one placed later and never read.
 	bumpEvery = int64(time.Second)
 	// maxRequeue bounds the second chances one eviction gives, so that a
 	// shard whose every object was read lately still evicts promptly.
 	maxRequeue = 64
+	// promoteLooks bounds them for a promotion's look for an idle object
+	// in the protected segment (see idleBack), made on every attempt.
+	promoteLooks = 4
 	// hotIdle: a protected object not read for this long may make room for
 	// one promoted by the frequency rule.
 	hotIdle  = int64(10 * time.Second)
@@ -242,6 +247,30 @@ func oldest(lru *simplelru.LRU[string, *object]) (string, *object, bool) {
 		lru.Get(k)
 	}
 	return lru.GetOldest()
+}
+
+// idleBack returns the object at the back of the protected segment lru
+// if it has not been read for hotIdle at now, or nil when the segment is
+// in use. An object at the back read since it was placed there, but
+// within hotIdle, goes to the front first, up to promoteLooks of them.
+// The shard lock is held.
+func idleBack(lru *simplelru.LRU[string, *object], now int64) *object {
+	for range promoteLooks {
+		k, o, ok := lru.GetOldest()
+		if !ok {
+			return nil
+		}
+		b := o.bumped.Load()
+		switch {
+		case now-b >= hotIdle:
+			return o
+		case b <= o.placed:
+			return nil // in use where it stands
+		}
+		o.placed = b
+		lru.Get(k)
+	}
+	return nil
 }
 
 // front adds o at the front of lru. The shard lock is held.
@@ -477,15 +506,13 @@ func (s *store) promoteAt(key string, now int64, force bool) bool {
 			o.warm.Store(true)
 		} else {
 			for s.hotBytes.Load()+o.sizeWith(o.warm.Load()) > s.hotLimit.Load() {
-				// The back of the segment, as it stands: a tail read
-				// lately (see bumpEvery) means a segment in use.
-				_, tail, ok := sh.hot.GetOldest()
-				if !ok || now-tail.bumped.Load() < hotIdle {
+				tail := idleBack(sh.hot, now)
+				if tail == nil {
 					o.hits.Store(promoteHits - promoteBackoff)
 					sh.mu.Unlock()
 					return false
 				}
-				s.demoteOldest(sh)
+				s.demoteBack(sh, tail)
 			}
 		}
 		sh.main.Remove(key)
@@ -515,9 +542,15 @@ func (s *store) resizeLocked(o *object, hot bool) int64 {
 // segment to the front of its main segment. sh.mu is held.
 func (s *store) demoteOldest(sh *shard) bool {
 	_, o, ok := oldest(sh.hot)
-	if !ok {
-		return false
+	if ok {
+		s.demoteBack(sh, o)
 	}
+	return ok
+}
+
+// demoteBack moves o, at the back of sh's protected segment, to the front
+// of its main segment. sh.mu is held.
+func (s *store) demoteBack(sh *shard, o *object) {
 	sh.hot.RemoveOldest()
 	s.hotBytes.Add(-o.size)
 	s.resizeLocked(o, false)
@@ -525,7 +558,6 @@ func (s *store) demoteOldest(sh *shard) bool {
 	front(sh.main, o)
 	s.hotObjects.Add(-1)
 	s.demoted.Add(1)
-	return true
 }
 
 // shrinkHot demotes the least recently used protected objects back to the

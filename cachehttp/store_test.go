@@ -360,3 +360,36 @@ func TestEvictionSecondChance(t *testing.T) {
 	}
 	checkAccounting(t, s)
 }
+
+// TestPromotionDemotesTheIdleObject: a promotion into a full protected
+// segment makes room by demoting an object idle for hotIdle, and only that
+// one, even when it was read once since it was promoted and a busy object
+// was promoted after it.
+func TestPromotionDemotesTheIdleObject(t *testing.T) {
+	t.Parallel()
+	t0 := time.Now()
+	at := func(d time.Duration) int64 { return t0.Add(d).UnixNano() }
+	probe := mkEntry("http://h/probe", 1000, t0)
+	s := newStore(1, 1<<20, 2*(probe.size+objectOverhead)+100, 1<<20)
+	add := func(key string, d time.Duration) {
+		t.Helper()
+		if !s.addVariant(varySpec{}, mkEntry("http://h/"+key, 1000, t0.Add(d)), at(d)) {
+			t.Fatalf("%s refused", key)
+		}
+		if !s.promoteAt("http://h/"+key, at(d), false) {
+			t.Fatalf("%s not promoted", key)
+		}
+	}
+	add("a", 0)
+	s.get([]byte("http://h/a"), at(time.Second)) // read once, then idle
+	add("b", 99*time.Second)
+	s.get([]byte("http://h/b"), at(99*time.Second+500*time.Millisecond))
+	add("c", 100*time.Second) // the segment is full: a makes room
+	for key, want := range map[string]bool{"a": false, "b": true, "c": true} {
+		o, _ := s.shards[0].peek("http://h/" + key)
+		if o == nil || o.hot.Load() != want {
+			t.Errorf("%s protected: %v, want %v", key, o != nil && o.hot.Load(), want)
+		}
+	}
+	checkAccounting(t, s)
+}

@@ -366,11 +366,13 @@ func TestOrderOneRedisRoundTrip(t *testing.T) {
 }
 
 // TestInFlightAcrossReload: a request still running on a routing table a
-// reload replaced counts in edge_requests_in_flight until it is answered.
+// reload replaced counts in edge_requests_in_flight until it is answered,
+// past the table's grace period too.
 func TestInFlightAcrossReload(t *testing.T) {
 	t.Parallel()
 	g := startGatedOrigin(t)
-	a, pub, _ := startEdge(t, saleSetup{Stock: 10}.yaml(), g.addr, nil)
+	yaml := strings.Replace(saleSetup{Stock: 10}.yaml(), "identity:", "server: {grace_period: 50ms}\nidentity:", 1)
+	a, pub, _ := startEdge(t, yaml, g.addr, nil)
 	held := make(chan orderResult, 1)
 	go func() { held <- postOrder(pub, "42", "holder") }()
 	edgetest.WaitFor(t, 5*time.Second, "the order at the shop", func() bool { return g.arrived.Load() == 1 })
@@ -382,6 +384,10 @@ func TestInFlightAcrossReload(t *testing.T) {
 	}
 	if n := a.Metrics.InFlight(); n != 1 {
 		t.Fatalf("in flight after the reload %d, want 1 (the request on the replaced table)", n)
+	}
+	time.Sleep(200 * time.Millisecond) // the replaced table's grace period is over
+	if n := a.Metrics.InFlight(); n != 1 {
+		t.Fatalf("in flight past the grace period %d, want 1", n)
 	}
 	close(g.open)
 	if o := <-held; o.code != 201 {

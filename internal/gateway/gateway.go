@@ -53,8 +53,9 @@ type Gateway struct {
 	version uint64
 	retired sync.WaitGroup
 
-	// retiring are the tables Load replaced whose requests are not all
-	// done: their requests are in flight too (see InFlight).
+	// retiring are tables Load replaced, while their requests are not all
+	// done: those are in flight too (see InFlight). retireMu also orders
+	// the swap of table with InFlight's reads.
 	retireMu sync.Mutex
 	retiring []*Table
 }
@@ -95,39 +96,48 @@ func (g *Gateway) Load(cfg *config.Config) error {
 	}
 	t.start(prev)
 	g.version++
+	// The swap and the old table's place among the retiring are one step
+	// for InFlight.
+	g.retireMu.Lock()
 	g.table.Store(t)
+	if prev != nil {
+		g.retiring = append(pruneIdle(g.retiring), prev)
+	}
+	g.retireMu.Unlock()
 	if l := g.deps.Stages.Ledger; l != nil {
 		l.Use(t.sales)
 	}
 	g.deps.Metrics.Reload(true, g.version, float64(t.loadedAt.UnixNano())/1e9)
 	if prev != nil {
-		g.retireMu.Lock()
-		g.retiring = append(g.retiring, prev)
-		g.retireMu.Unlock()
 		g.retired.Add(1)
 		go func() {
 			defer g.retired.Done()
 			ctx, cancel := context.WithTimeout(context.Background(), cfg.Server.GracePeriod.D())
 			defer cancel()
 			prev.retire(ctx, t)
-			g.retireMu.Lock()
-			g.retiring = slices.DeleteFunc(g.retiring, func(r *Table) bool { return r == prev })
-			g.retireMu.Unlock()
 		}()
 	}
 	return nil
 }
 
 // InFlight is the number of requests being handled: those of the table in
-// effect and of the tables it replaced that are still finishing.
+// effect and of the tables it replaced that are still finishing, past the
+// grace period of their retirement too.
 func (g *Gateway) InFlight() int64 {
-	n := g.table.Load().inflight.Load()
 	g.retireMu.Lock()
+	defer g.retireMu.Unlock()
+	n := g.table.Load().inflight.Load()
+	g.retiring = pruneIdle(g.retiring)
 	for _, t := range g.retiring {
 		n += t.inflight.Load()
 	}
-	g.retireMu.Unlock()
 	return n
+}
+
+// pruneIdle drops the replaced tables with no request left: none can
+// start on them any more.
+func pruneIdle(ts []*Table) []*Table {
+	return slices.DeleteFunc(ts, func(t *Table) bool { return t.inflight.Load() == 0 })
 }
 
 // Config returns the configuration in effect.
