@@ -32,7 +32,7 @@ type entryPair struct {
 // and the 8-byte header Go's allocator puts before objects of more than
 // 512 bytes that hold pointers. Each box is sized so that it fills one of
 // the allocator's size classes exactly (TestBoxesFillSizeClasses).
-const boxFixed = 504 + 8
+const boxFixed = 512 + 8
 
 // boxClass is one size of box.
 type boxClass struct {

@@ -30,6 +30,7 @@ type Cache struct {
 	filter   atomic.Pointer[ParamFilter]
 	metrics  *Metrics
 	flights  flights
+	sets     *headerSets
 	bg       sync.WaitGroup // background refreshes under way
 	node     string         // this node's id on the purge bus
 	bus      atomic.Pointer[busConn]
@@ -53,6 +54,7 @@ func New(cfg config.Cache, m *Metrics) *Cache {
 	c := &Cache{
 		store:   newStore(shards, size, hot, maxEntry),
 		metrics: m,
+		sets:    newHeaderSets(),
 		node:    hex.EncodeToString(id[:]),
 	}
 	c.flights.m = make(map[string]*flight)

@@ -34,6 +34,9 @@ type Entry struct {
 	// hit is hdr as a fresh hit sends it at one (Age, ttl) pair; see
 	// hitHeader.
 	hit atomic.Pointer[hitSet]
+	// common is status and fields as a header set other entries share
+	// (see headerSets), nil when none is; set before the entry is stored.
+	common *fasthttp.ResponseHeader
 	// fields are the stored header lines, as served: hop-by-hop fields,
 	// Set-Cookie, Age, Date, tag headers, Content-Length and
 	// Content-Encoding removed. Each is a 4-byte key length, a 4-byte value

@@ -203,6 +203,7 @@ func (r *Route) fetch(req *fasthttp.Request, resp *fasthttp.Response, client *fa
 		f := decide(n.status, merged, authorized, &r.pol, now)
 		n.setTimes(f, now)
 		n.computeSize()
+		r.c.sets.share(n)
 		if !f.store {
 			r.c.store.remove(key)
 			return fetched{out: outPass, entry: n, kind: kindRevalidated}
@@ -260,6 +261,7 @@ func (r *Route) newEntry(key string, client *fasthttp.RequestHeader, resp *fasth
 	e.tags = parseTags(&resp.Header)
 	e.setTimes(f, now)
 	e.computeSize()
+	r.c.sets.share(e)
 	return e, spec, nil
 }
 

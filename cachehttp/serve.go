@@ -176,6 +176,9 @@ func (r *Route) write(ctx *fasthttp.RequestCtx, e *Entry, sc *scratch, now int64
 	h := &ctx.Response.Header
 	age, ttl := e.ageAt(now), e.ttlAt(now)
 	switch hh := e.hdr.Load(); {
+	case hh == nil && e.common != nil:
+		e.common.CopyTo(h)
+		setCacheHeaders(h, &sc.buf, k, age, ttl)
 	case hh == nil:
 		e.writeHeader(h)
 		setCacheHeaders(h, &sc.buf, k, age, ttl)

@@ -1,0 +1,125 @@
+package cachehttp
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"edge/internal/config"
+)
+
+// entryWith makes an entry of status with a header of the given lines
+// (name, value pairs).
+func entryWith(status int, lines ...string) *Entry {
+	var h fasthttp.ResponseHeader
+	h.SetNoDefaultContentType(true)
+	for i := 0; i+1 < len(lines); i += 2 {
+		h.Add(lines[i], lines[i+1])
+	}
+	e := packEntry(&h, nil, "http://h/x", []byte("body"), false)
+	e.status = status
+	return e
+}
+
+func TestHeaderSetsShared(t *testing.T) {
+	t.Parallel()
+	hs := newHeaderSets()
+	page := []string{"Content-Type", "text/html", "Cache-Control", "max-age=60"}
+	first, second, third := entryWith(200, page...), entryWith(200, page...), entryWith(200, page...)
+	for _, e := range []*Entry{first, second, third} {
+		hs.share(e)
+	}
+	if first.common != nil || second.common == nil || third.common != second.common {
+		t.Fatalf("shared: first %p, second %p, third %p; want nil, then one set", first.common, second.common, third.common)
+	}
+	var got fasthttp.ResponseHeader
+	second.common.CopyTo(&got)
+	if got.StatusCode() != 200 || string(got.ContentType()) != "text/html" || string(got.Peek("Cache-Control")) != "max-age=60" {
+		t.Fatalf("shared set reads back as %q", got.String())
+	}
+	// Another status, or other lines, are other sets.
+	for _, e := range []*Entry{entryWith(404, page...), entryWith(200, "Content-Type", "text/html", "Cache-Control", "max-age=61")} {
+		hs.share(e)
+		if e.common != nil {
+			t.Fatalf("entry %d %q shares a set seen once", e.status, e.fields)
+		}
+	}
+}
+
+func TestHeaderSetsBounded(t *testing.T) {
+	t.Parallel()
+	hs := newHeaderSets()
+	long := strings.Repeat("v", 1000)
+	restarted := false
+	for i := range 2000 {
+		for range 2 {
+			e := entryWith(200, "X-Set", fmt.Sprint(i), "X-Long", long)
+			before := hs.bytes
+			hs.share(e)
+			if hs.bytes < before {
+				restarted = true
+			}
+			if hs.bytes > maxSharedBytes {
+				t.Fatalf("interned sets take %d bytes, bound %d", hs.bytes, maxSharedBytes)
+			}
+		}
+	}
+	if !restarted || len(hs.seen) > maxSeen {
+		t.Fatalf("restarted %v, %d sets remembered as seen", restarted, len(hs.seen))
+	}
+}
+
+// TestSharedHeaderHit: an entry answered from a shared header set sends the
+// same lines as one answered line by line, Age, X-Cache and Cache-Status
+// included, each once; and its hits allocate nothing (not parallel: it
+// counts allocations, but under the race detector, whose sync.Pool drops
+// items).
+func TestSharedHeaderHit(t *testing.T) {
+	e := newEnv(t, &config.RouteCache{}, func(ctx *fasthttp.RequestCtx) {
+		ctx.Response.Header.Set("Cache-Control", "public, max-age=600")
+		ctx.Response.Header.Set("X-Shop", "one")
+		ctx.SetContentType("text/html")
+		ctx.SetBodyString(pageBody)
+	})
+	lines := func(r *fasthttp.Response) []string {
+		var out []string
+		for k, v := range r.Header.All() {
+			if k := string(k); k != "Date" {
+				out = append(out, k+": "+string(v))
+			}
+		}
+		slices.Sort(out)
+		return out
+	}
+	var want []string
+	for i := range 3 {
+		uri := fmt.Sprintf("/p/%d", i)
+		e.get(t, uri) // stores it: the second and third share a set
+		r := e.get(t, uri)
+		if xcache(r) != "HIT" {
+			t.Fatalf("%s: %s", uri, xcache(r))
+		}
+		if i == 0 {
+			want = lines(r)
+			continue
+		}
+		if got := lines(r); !slices.Equal(got, want) {
+			t.Fatalf("%s (shared set) sends\n%q\nwant\n%q", uri, got, want)
+		}
+	}
+	// HEAD is answered from the shared set too.
+	if r := e.do(t, fasthttp.MethodHead, "/p/2"); r.StatusCode() != 200 || xcache(r) != "HIT" {
+		t.Fatalf("HEAD: %d %s", r.StatusCode(), xcache(r))
+	}
+	testHitAllocsAt(t, e.route, "/p/2")
+	for _, key := range []string{"http://shop.example/p/2", "https://shop.example/p/2"} {
+		o := e.route.c.store.get([]byte(key), time.Now().UnixNano())
+		if o == nil || o.variants[0].common == nil || o.variants[0].hdr.Load() != nil {
+			t.Fatalf("%s: not answered from a shared header set", key)
+		}
+	}
+}
