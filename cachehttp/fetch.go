@@ -203,11 +203,11 @@ func (r *Route) fetch(req *fasthttp.Request, resp *fasthttp.Response, client *fa
 		f := decide(n.status, merged, authorized, &r.pol, now)
 		n.setTimes(f, now)
 		n.computeSize()
-		r.c.sets.share(n)
 		if !f.store {
 			r.c.store.remove(key)
 			return fetched{out: outPass, entry: n, kind: kindRevalidated}
 		}
+		r.c.sets.share(n)
 		r.c.store.addVariant(parseVary(merged, r.pol.stripCookies), n, now.UnixNano())
 		return fetched{out: outStored, entry: n, kind: kindRevalidated}
 	case status >= 500 && status != fasthttp.StatusNotImplemented:

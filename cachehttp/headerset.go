@@ -20,10 +20,13 @@ import (
 // copy of a header every hit of the set keeps in cache (see Route.write).
 //
 // A set is interned the second time an entry stored with it is seen, so
-// that sets unique to one entry (an ETag among the lines, say) cost
-// nothing but a hash. The table holds at most maxSharedBytes of sets; when
-// full it starts over, the entries keeping the sets they were given. Its
-// bytes are not charged to the store: they are bounded, and shared.
+// that sets unique to one response (a request id among the lines, say)
+// cost nothing but a hash. Sets naming one representation or one moment
+// (ETag, Last-Modified, Expires) are never interned: the same page stored
+// again, or pages fetched in the same second, would repeat them without
+// their being shared. The table holds at most maxSharedBytes of sets and,
+// once full, interns no more: every set an entry points to stays in it,
+// so that bound is the sets' whole memory. It is not charged to the store.
 type headerSets struct {
 	mu    sync.Mutex
 	seed  maphash.Seed
@@ -39,6 +42,8 @@ type headerSet struct {
 	h      fasthttp.ResponseHeader
 }
 
+var hdrExpires = []byte(fasthttp.HeaderExpires)
+
 const (
 	// maxSharedBytes bounds the interned sets (see headerSetCost).
 	maxSharedBytes = 1 << 20
@@ -53,6 +58,9 @@ func newHeaderSets() *headerSets {
 // share gives e the interned header of its set, interning the set if it
 // was seen before. e's status and fields are final.
 func (hs *headerSets) share(e *Entry) {
+	if len(e.etag) > 0 || len(e.lastMod) > 0 || hasField(e.fields, hdrExpires) {
+		return
+	}
 	var st [8]byte
 	binary.LittleEndian.PutUint64(st[:], uint64(e.status))
 	var mh maphash.Hash
@@ -79,8 +87,7 @@ func (hs *headerSets) share(e *Entry) {
 	delete(hs.seen, k)
 	cost := headerSetCost(e)
 	if hs.bytes+cost > maxSharedBytes {
-		clear(hs.sets)
-		hs.bytes = 0
+		return
 	}
 	s := &headerSet{status: e.status, fields: bytes.Clone(e.fields)}
 	s.h.SetNoDefaultContentType(true)
@@ -88,6 +95,19 @@ func (hs *headerSets) share(e *Entry) {
 	hs.sets[k] = s
 	hs.bytes += cost
 	e.common = &s.h
+}
+
+// hasField reports whether the packed lines hold a field named name.
+func hasField(fields, name []byte) bool {
+	for b := fields; len(b) >= 8; {
+		kl := int(binary.LittleEndian.Uint32(b))
+		vl := int(binary.LittleEndian.Uint32(b[4:]))
+		if bytes.EqualFold(b[8:8+kl], name) {
+			return true
+		}
+		b = b[8+kl+vl:]
+	}
+	return false
 }
 
 // headerSetCost is what an interned set costs: the set's struct, the

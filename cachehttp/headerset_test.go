@@ -50,26 +50,51 @@ func TestHeaderSetsShared(t *testing.T) {
 	}
 }
 
+// TestHeaderSetsBounded: once the sets fill their bound, no more are
+// interned, and those interned stay (the entries hold them).
 func TestHeaderSetsBounded(t *testing.T) {
 	t.Parallel()
 	hs := newHeaderSets()
 	long := strings.Repeat("v", 1000)
-	restarted := false
+	shared := 0
+	var first *fasthttp.ResponseHeader
 	for i := range 2000 {
 		for range 2 {
 			e := entryWith(200, "X-Set", fmt.Sprint(i), "X-Long", long)
-			before := hs.bytes
 			hs.share(e)
-			if hs.bytes < before {
-				restarted = true
-			}
-			if hs.bytes > maxSharedBytes {
-				t.Fatalf("interned sets take %d bytes, bound %d", hs.bytes, maxSharedBytes)
+			if e.common != nil {
+				shared++
+				if i == 0 {
+					first = e.common
+				}
 			}
 		}
 	}
-	if !restarted || len(hs.seen) > maxSeen {
-		t.Fatalf("restarted %v, %d sets remembered as seen", restarted, len(hs.seen))
+	if hs.bytes > maxSharedBytes || shared == 0 || shared >= 2000 || len(hs.seen) > maxSeen {
+		t.Fatalf("%d sets shared in %d bytes (bound %d), %d remembered as seen", shared, hs.bytes, maxSharedBytes, len(hs.seen))
+	}
+	e := entryWith(200, "X-Set", "0", "X-Long", long)
+	if hs.share(e); e.common != first {
+		t.Fatal("a set interned before the table filled is no longer shared")
+	}
+}
+
+// TestHeaderSetsOneRepresentation: sets naming one representation or one
+// moment are never interned.
+func TestHeaderSetsOneRepresentation(t *testing.T) {
+	t.Parallel()
+	hs := newHeaderSets()
+	for _, lines := range [][]string{
+		{"Content-Type", "text/html", "ETag", `"v1"`},
+		{"Content-Type", "text/html", "Last-Modified", "Fri, 11 Dec 2026 10:00:00 GMT"},
+		{"Content-Type", "text/html", "expires", "Fri, 11 Dec 2026 10:00:00 GMT"},
+	} {
+		for range 3 {
+			e := entryWith(200, lines...)
+			if hs.share(e); e.common != nil {
+				t.Fatalf("%q shared", lines)
+			}
+		}
 	}
 }
 

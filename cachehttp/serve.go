@@ -177,6 +177,8 @@ func (r *Route) write(ctx *fasthttp.RequestCtx, e *Entry, sc *scratch, now int64
 	age, ttl := e.ageAt(now), e.ttlAt(now)
 	switch hh := e.hdr.Load(); {
 	case hh == nil && e.common != nil:
+		// CopyTo gives h the set's own settings (no default Content-Type,
+		// names normalised), which are the public server's.
 		e.common.CopyTo(h)
 		setCacheHeaders(h, &sc.buf, k, age, ttl)
 	case hh == nil:
