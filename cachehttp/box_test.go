@@ -86,3 +86,35 @@ func TestPackEntryInBox(t *testing.T) {
 		t.Fatal("large entry reads back wrong")
 	}
 }
+
+// TestEntryHitFieldsFirst: what every fresh hit reads of an entry lies in
+// its box's first two cache lines (the box starts on a line, since every
+// size class of a box is a multiple of 64 bytes, and the allocator's
+// 8-byte header comes first).
+func TestEntryHitFieldsFirst(t *testing.T) {
+	var e Entry
+	ends := map[string]uintptr{
+		"fresh":    unsafe.Offsetof(e.fresh) + unsafe.Sizeof(e.fresh),
+		"keepFor":  unsafe.Offsetof(e.keepFor) + unsafe.Sizeof(e.keepFor),
+		"storedAt": unsafe.Offsetof(e.storedAt) + unsafe.Sizeof(e.storedAt),
+		"age":      unsafe.Offsetof(e.age) + unsafe.Sizeof(e.age),
+		"status":   unsafe.Offsetof(e.status) + unsafe.Sizeof(e.status),
+		"hdr":      unsafe.Offsetof(e.hdr) + unsafe.Sizeof(e.hdr),
+		"hit":      unsafe.Offsetof(e.hit) + unsafe.Sizeof(e.hit),
+		"common":   unsafe.Offsetof(e.common) + unsafe.Sizeof(e.common),
+		"Template": unsafe.Offsetof(e.Template) + unsafe.Sizeof(e.Template),
+		"body":     unsafe.Offsetof(e.body) + unsafe.Sizeof(e.body),
+		"skeyLen":  unsafe.Offsetof(e.skeyLen) + unsafe.Sizeof(e.skeyLen),
+		"encoded":  unsafe.Offsetof(e.encoded) + unsafe.Sizeof(e.encoded),
+	}
+	for name, end := range ends {
+		if 8+end > 128 {
+			t.Errorf("Entry.%s ends at byte %d of the box, past its second line", name, 8+end)
+		}
+	}
+	for _, c := range boxClasses {
+		if size := c.room + boxFixed; size%64 != 0 {
+			t.Errorf("a box of %d bytes does not keep its successors on a line", size)
+		}
+	}
+}

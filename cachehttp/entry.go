@@ -18,9 +18,12 @@ import (
 // million entries cost the garbage collector a few million objects rather
 // than tens of millions, and the heap stays close to what the store charges.
 type Entry struct {
-	// The fields a fresh hit reads come first, in the struct's first few
-	// cache lines: an entry among thousands is out of the CPU's cache when
-	// it is hit, and every further line read is a miss.
+	// What a fresh hit reads comes first, in the struct's first two cache
+	// lines (with the allocator's header before it, the box's first two):
+	// an entry among thousands is out of the CPU's cache when it is hit,
+	// and every further line read is a miss. What follows the body is read
+	// only by some hits (compressed variants, stored lines not shared,
+	// validators) or by none.
 
 	fresh    atomic.Int64 // fresh until, unix nanos
 	keepFor  int64        // dropped this long after fresh, nanos
@@ -37,6 +40,18 @@ type Entry struct {
 	// common is status and fields as a header set other entries share
 	// (see headerSets), nil when none is; set before the entry is stored.
 	common *fasthttp.ResponseHeader
+	// Template is what the route's Transformer.Parse made of the body when
+	// the response was stored (a parsed ESI page, say), nil otherwise. It is
+	// shared by every request served from the entry and must not be changed.
+	Template any
+	body     []byte // identity body
+	skeyLen  int32  // len(skey): most entries have none to compare
+	encoded  bool   // gz or br is set (see setEncodings)
+	// revalidate: never served stale (here, where the padding after the
+	// two fields above leaves room).
+	revalidate bool
+
+	gz, br []byte // compressed variants, nil when not worth it
 	// fields are the stored header lines, as served: hop-by-hop fields,
 	// Set-Cookie, Age, Date, tag headers, Content-Length and
 	// Content-Encoding removed. Each is a 4-byte key length, a 4-byte value
@@ -44,26 +59,24 @@ type Entry struct {
 	// lastMod and body are views into the same allocation (see pack).
 	fields []byte
 	skey   []byte // secondary key: values of the request headers Vary names
-	body   []byte // identity body
-	gz, br []byte // compressed variants, nil when not worth it
-	// Template is what the route's Transformer.Parse made of the body when
-	// the response was stored (a parsed ESI page, say), nil otherwise. It is
-	// shared by every request served from the entry and must not be changed.
-	Template any
 
-	key        string // primary key
-	etag       []byte
-	lastMod    []byte // Last-Modified as received
-	modTime    int64  // Last-Modified, unix seconds; 0 when absent or malformed
-	blob       int    // capacity of the allocation fields...body live in
-	nfields    int    // header lines in fields
-	swr, sie   int64  // stale windows after fresh, nanos
-	revalidate bool   // never served stale
-	tags       []string
-	size       int64 // bytes charged to the store
+	key      string // primary key
+	etag     []byte
+	lastMod  []byte // Last-Modified as received
+	modTime  int64  // Last-Modified, unix seconds; 0 when absent or malformed
+	blob     int    // capacity of the allocation fields...body live in
+	nfields  int    // header lines in fields
+	swr, sie int64  // stale windows after fresh, nanos
+	tags     []string
+	size     int64 // bytes charged to the store
 	// spare is the object allocated with the entry (see entryBox), until
 	// store.addVariant takes it; nil for an entry made without one.
 	spare *object
+}
+
+// setEncodings stores the compressed variants.
+func (e *Entry) setEncodings(gz, br []byte) {
+	e.gz, e.br, e.encoded = gz, br, gz != nil || br != nil
 }
 
 // Status is the stored status code.
@@ -119,6 +132,7 @@ func packEntry(h *fasthttp.ResponseHeader, skey []byte, key string, body []byte,
 	start := len(buf)
 	buf = append(buf, skey...)
 	e.skey = view(start)
+	e.skeyLen = int32(len(skey))
 	start = len(buf)
 	var etag, lastMod [2]int
 	for k, v := range h.All() {
@@ -368,7 +382,8 @@ func (e *Entry) refreshed(nm *fasthttp.ResponseHeader) (*Entry, *fasthttp.Respon
 	e.writeHeader(h)
 	mergeHeader(h, nm)
 	n := packEntry(h, e.skey, e.key, e.body, e.Template != nil)
-	n.Template, n.status, n.gz, n.br, n.tags = e.Template, e.status, e.gz, e.br, e.tags
+	n.Template, n.status, n.tags = e.Template, e.status, e.tags
+	n.setEncodings(e.gz, e.br)
 	return n, h
 }
 

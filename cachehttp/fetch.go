@@ -257,7 +257,8 @@ func (r *Route) newEntry(key string, client *fasthttp.RequestHeader, resp *fasth
 		h.Header.SetCanonical(hdrAcceptRange, []byte("bytes"))
 	}
 	e := packEntry(&h.Header, appendSecondaryKey(nil, spec.names, client), key, body, keep)
-	e.status, e.Template, e.gz, e.br = status, tmpl, gz, br
+	e.status, e.Template = status, tmpl
+	e.setEncodings(gz, br)
 	e.tags = parseTags(&resp.Header)
 	e.setTimes(f, now)
 	e.computeSize()

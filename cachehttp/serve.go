@@ -210,7 +210,7 @@ func (r *Route) write(ctx *fasthttp.RequestCtx, e *Entry, sc *scratch, now int64
 		}
 	}
 	body := e.body
-	if e.gz != nil || e.br != nil {
+	if e.encoded {
 		br, gz := sc.acceptEncoding(rh.PeekCanonical(hdrAcceptEncoding))
 		switch {
 		case br && e.br != nil:

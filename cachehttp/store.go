@@ -93,10 +93,11 @@ func (o *object) setHot(hot bool) int64 {
 // isPass reports whether the object is a live hit-for-pass mark.
 func (o *object) isPass(now int64) bool { return len(o.variants) == 0 && now < o.passUntil }
 
-// match returns the variant for the secondary key skey, or nil.
+// match returns the variant for the secondary key skey, or nil. An entry
+// without one is matched without reading its skey, a line further on.
 func (o *object) match(skey []byte) *Entry {
 	for _, e := range o.variants {
-		if bytes.Equal(e.skey, skey) {
+		if int(e.skeyLen) == len(skey) && (len(skey) == 0 || bytes.Equal(e.skey, skey)) {
 			return e
 		}
 	}
