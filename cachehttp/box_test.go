@@ -102,10 +102,11 @@ func TestEntryHitFieldsFirst(t *testing.T) {
 		"hdr":      unsafe.Offsetof(e.hdr) + unsafe.Sizeof(e.hdr),
 		"hit":      unsafe.Offsetof(e.hit) + unsafe.Sizeof(e.hit),
 		"common":   unsafe.Offsetof(e.common) + unsafe.Sizeof(e.common),
-		"Template": unsafe.Offsetof(e.Template) + unsafe.Sizeof(e.Template),
+		"fields":   unsafe.Offsetof(e.fields) + unsafe.Sizeof(e.fields),
 		"body":     unsafe.Offsetof(e.body) + unsafe.Sizeof(e.body),
 		"skeyLen":  unsafe.Offsetof(e.skeyLen) + unsafe.Sizeof(e.skeyLen),
 		"encoded":  unsafe.Offsetof(e.encoded) + unsafe.Sizeof(e.encoded),
+		"own":      unsafe.Offsetof(e.own) + unsafe.Sizeof(e.own),
 	}
 	for name, end := range ends {
 		if 8+end > 128 {

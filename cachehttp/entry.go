@@ -3,6 +3,7 @@ package cachehttp
 import (
 	"bytes"
 	"encoding/binary"
+	"math"
 	"sync/atomic"
 	"time"
 
@@ -21,8 +22,8 @@ type Entry struct {
 	// What a fresh hit reads comes first, in the struct's first two cache
 	// lines (with the allocator's header before it, the box's first two):
 	// an entry among thousands is out of the CPU's cache when it is hit,
-	// and every further line read is a miss. What follows the body is read
-	// only by some hits (compressed variants, stored lines not shared,
+	// and every further line read is a miss. What follows own is read only
+	// by some hits (ESI pages, compressed variants, secondary keys,
 	// validators) or by none.
 
 	fresh    atomic.Int64 // fresh until, unix nanos
@@ -37,28 +38,33 @@ type Entry struct {
 	// hit is hdr as a fresh hit sends it at one (Age, ttl) pair; see
 	// hitHeader.
 	hit atomic.Pointer[hitSet]
-	// common is status and fields as a header set other entries share
-	// (see headerSets), nil when none is; set before the entry is stored.
+	// common is the lines of fields after the entry's own, with status, as
+	// a header set other entries share (see headerSets), nil when none is;
+	// set before the entry is stored.
 	common *fasthttp.ResponseHeader
-	// Template is what the route's Transformer.Parse made of the body when
-	// the response was stored (a parsed ESI page, say), nil otherwise. It is
-	// shared by every request served from the entry and must not be changed.
-	Template any
-	body     []byte // identity body
-	skeyLen  int32  // len(skey): most entries have none to compare
-	encoded  bool   // gz or br is set (see setEncodings)
-	// revalidate: never served stale (here, where the padding after the
-	// two fields above leaves room).
-	revalidate bool
-
-	gz, br []byte // compressed variants, nil when not worth it
+	body   []byte // identity body
 	// fields are the stored header lines, as served: hop-by-hop fields,
 	// Set-Cookie, Age, Date, tag headers, Content-Length and
 	// Content-Encoding removed. Each is a 4-byte key length, a 4-byte value
 	// length (little endian), the key and the value. key, skey, etag,
-	// lastMod and body are views into the same allocation (see pack).
-	fields []byte
-	skey   []byte // secondary key: values of the request headers Vary names
+	// lastMod and body are views into the same allocation (see pack). The
+	// entry's own lines (see ownField) come first, then those it may share.
+	fields  []byte
+	skeyLen int32 // len(skey): most entries have none to compare
+	encoded bool  // gz or br is set (see setEncodings)
+	// revalidate: never served stale (here, where the padding after the
+	// fields above leaves room).
+	revalidate bool
+	// own is how many bytes of fields the entry's own lines take;
+	// unshareable when too many to share the others.
+	own uint16
+
+	// Template is what the route's Transformer.Parse made of the body when
+	// the response was stored (a parsed ESI page, say), nil otherwise. It is
+	// shared by every request served from the entry and must not be changed.
+	Template any
+	gz, br   []byte // compressed variants, nil when not worth it
+	skey     []byte // secondary key: values of the request headers Vary names
 
 	key      string // primary key
 	etag     []byte
@@ -93,12 +99,17 @@ func (e *Entry) Key() string { return e.key }
 func (e *Entry) CopyHeaderTo(dst *fasthttp.ResponseHeader) { e.writeHeader(dst) }
 
 // writeHeader sets the stored status and adds the stored header lines to h.
-// The names are stored as fasthttp normalised them when the origin's
-// response was read, so adding them skips normalising each again.
 func (e *Entry) writeHeader(h *fasthttp.ResponseHeader) {
 	h.SetStatusCode(e.status)
+	addLines(h, e.fields)
+}
+
+// addLines adds packed header lines (see Entry.fields) to h. The names are
+// stored as fasthttp normalised them when the origin's response was read,
+// so adding them skips normalising each again.
+func addLines(h *fasthttp.ResponseHeader, b []byte) {
 	wasOff := h.DisableNormalizing()
-	for b := e.fields; len(b) >= 8; {
+	for len(b) >= 8 {
 		kl := int(binary.LittleEndian.Uint32(b))
 		vl := int(binary.LittleEndian.Uint32(b[4:]))
 		h.AddBytesKV(b[8:8+kl], b[8+kl:8+kl+vl])
@@ -108,6 +119,31 @@ func (e *Entry) writeHeader(h *fasthttp.ResponseHeader) {
 		h.EnableNormalizing()
 	}
 }
+
+// unshareable is Entry.own when the entry's own lines are too long for it.
+const unshareable = math.MaxUint16
+
+// sharedLines returns the lines of fields other entries may have too, and
+// whether there are such lines to share.
+func (e *Entry) sharedLines() ([]byte, bool) {
+	if e.own == unshareable || int(e.own) == len(e.fields) {
+		return nil, false
+	}
+	return e.fields[e.own:], true
+}
+
+// ownField reports whether a header line names one representation or one
+// moment (ETag, Last-Modified, Expires): an entry's own, which it keeps
+// before the lines it may share with others (see headerSets).
+func ownField(k []byte) bool {
+	return bytes.EqualFold(k, hdrETag) || bytes.EqualFold(k, hdrLastModified) || bytes.EqualFold(k, hdrExpires)
+}
+
+var (
+	hdrETag         = []byte(fasthttp.HeaderETag)
+	hdrLastModified = []byte(fasthttp.HeaderLastModified)
+	hdrExpires      = []byte(fasthttp.HeaderExpires)
+)
 
 // packEntry returns a new entry holding the key, skey, h's lines and the
 // body in one allocation with the entry itself (see entryBox): key, skey,
@@ -135,20 +171,31 @@ func packEntry(h *fasthttp.ResponseHeader, skey []byte, key string, body []byte,
 	e.skeyLen = int32(len(skey))
 	start = len(buf)
 	var etag, lastMod [2]int
-	for k, v := range h.All() {
-		e.nfields++
-		buf = binary.LittleEndian.AppendUint32(buf, uint32(len(k)))
-		buf = binary.LittleEndian.AppendUint32(buf, uint32(len(v)))
-		buf = append(buf, k...)
-		switch {
-		case bytes.EqualFold(k, []byte(fasthttp.HeaderETag)):
-			etag = [2]int{len(buf), len(buf) + len(v)}
-		case bytes.EqualFold(k, []byte(fasthttp.HeaderLastModified)):
-			lastMod = [2]int{len(buf), len(buf) + len(v)}
+	// The entry's own lines first, then those other entries may have too.
+	own := 0
+	for _, ownPass := range [2]bool{true, false} {
+		for k, v := range h.All() {
+			if ownField(k) != ownPass {
+				continue
+			}
+			e.nfields++
+			buf = binary.LittleEndian.AppendUint32(buf, uint32(len(k)))
+			buf = binary.LittleEndian.AppendUint32(buf, uint32(len(v)))
+			buf = append(buf, k...)
+			switch {
+			case bytes.EqualFold(k, hdrETag):
+				etag = [2]int{len(buf), len(buf) + len(v)}
+			case bytes.EqualFold(k, hdrLastModified):
+				lastMod = [2]int{len(buf), len(buf) + len(v)}
+			}
+			buf = append(buf, v...)
 		}
-		buf = append(buf, v...)
+		if ownPass {
+			own = len(buf) - start
+		}
 	}
 	e.fields = view(start)
+	e.own = uint16(min(own, unshareable))
 	if keep {
 		e.body = body
 	} else {

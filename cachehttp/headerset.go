@@ -21,12 +21,12 @@ import (
 //
 // A set is interned the second time an entry stored with it is seen, so
 // that sets unique to one response (a request id among the lines, say)
-// cost nothing but a hash. Sets naming one representation or one moment
-// (ETag, Last-Modified, Expires) are never interned: the same page stored
-// again, or pages fetched in the same second, would repeat them without
-// their being shared. The table holds at most maxSharedBytes of sets and,
-// once full, interns no more: every set an entry points to stays in it,
-// so that bound is the sets' whole memory. It is not charged to the store.
+// cost nothing but a hash. Lines naming one representation or one moment
+// (ETag, Last-Modified, Expires: see ownField) are no part of a set: an
+// entry keeps them before the others and adds them to the copy. The table
+// holds at most maxSharedBytes of sets and, once full, interns no more:
+// every set an entry points to stays in it, so that bound is the sets'
+// whole memory. It is not charged to the store.
 type headerSets struct {
 	mu    sync.Mutex
 	seed  maphash.Seed
@@ -42,8 +42,6 @@ type headerSet struct {
 	h      fasthttp.ResponseHeader
 }
 
-var hdrExpires = []byte(fasthttp.HeaderExpires)
-
 const (
 	// maxSharedBytes bounds the interned sets (see headerSetCost).
 	maxSharedBytes = 1 << 20
@@ -58,7 +56,8 @@ func newHeaderSets() *headerSets {
 // share gives e the interned header of its set, interning the set if it
 // was seen before. e's status and fields are final.
 func (hs *headerSets) share(e *Entry) {
-	if len(e.etag) > 0 || len(e.lastMod) > 0 || hasField(e.fields, hdrExpires) {
+	lines, ok := e.sharedLines()
+	if !ok {
 		return
 	}
 	var st [8]byte
@@ -66,13 +65,13 @@ func (hs *headerSets) share(e *Entry) {
 	var mh maphash.Hash
 	mh.SetSeed(hs.seed)
 	_, _ = mh.Write(st[:])
-	_, _ = mh.Write(e.fields)
+	_, _ = mh.Write(lines)
 	k := mh.Sum64()
 
 	hs.mu.Lock()
 	defer hs.mu.Unlock()
 	if s := hs.sets[k]; s != nil {
-		if s.status == e.status && bytes.Equal(s.fields, e.fields) {
+		if s.status == e.status && bytes.Equal(s.fields, lines) {
 			e.common = &s.h
 		}
 		return
@@ -89,30 +88,19 @@ func (hs *headerSets) share(e *Entry) {
 	if hs.bytes+cost > maxSharedBytes {
 		return
 	}
-	s := &headerSet{status: e.status, fields: bytes.Clone(e.fields)}
+	s := &headerSet{status: e.status, fields: bytes.Clone(lines)}
 	s.h.SetNoDefaultContentType(true)
-	e.writeHeader(&s.h)
+	s.h.SetStatusCode(e.status)
+	addLines(&s.h, s.fields)
 	hs.sets[k] = s
 	hs.bytes += cost
 	e.common = &s.h
-}
-
-// hasField reports whether the packed lines hold a field named name.
-func hasField(fields, name []byte) bool {
-	for b := fields; len(b) >= 8; {
-		kl := int(binary.LittleEndian.Uint32(b))
-		vl := int(binary.LittleEndian.Uint32(b[4:]))
-		if bytes.EqualFold(b[8:8+kl], name) {
-			return true
-		}
-		b = b[8+kl+vl:]
-	}
-	return false
 }
 
 // headerSetCost is what an interned set costs: the set's struct, the
 // fasthttp header (a struct, one argsKV and two small allocations per
 // line), the lines twice and the map slot.
 func headerSetCost(e *Entry) int {
-	return 96 + 320 + 112*e.nfields + 2*len(e.fields) + 32
+	lines, _ := e.sharedLines()
+	return 96 + 320 + 112*e.nfields + 2*len(lines) + 32
 }

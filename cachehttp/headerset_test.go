@@ -79,21 +79,46 @@ func TestHeaderSetsBounded(t *testing.T) {
 	}
 }
 
-// TestHeaderSetsOneRepresentation: sets naming one representation or one
-// moment are never interned.
-func TestHeaderSetsOneRepresentation(t *testing.T) {
+// TestHeaderSetsOwnLines: lines naming one representation or one moment
+// are an entry's own, kept after the lines it shares.
+func TestHeaderSetsOwnLines(t *testing.T) {
 	t.Parallel()
 	hs := newHeaderSets()
-	for _, lines := range [][]string{
-		{"Content-Type", "text/html", "ETag", `"v1"`},
-		{"Content-Type", "text/html", "Last-Modified", "Fri, 11 Dec 2026 10:00:00 GMT"},
-		{"Content-Type", "text/html", "expires", "Fri, 11 Dec 2026 10:00:00 GMT"},
-	} {
-		for range 3 {
-			e := entryWith(200, lines...)
-			if hs.share(e); e.common != nil {
-				t.Fatalf("%q shared", lines)
-			}
+	var es []*Entry
+	for i := range 3 {
+		e := entryWith(200, "ETag", fmt.Sprintf(`"v%d"`, i), "Content-Type", "text/html",
+			"Last-Modified", "Fri, 11 Dec 2026 10:00:00 GMT", "Cache-Control", "max-age=60")
+		hs.share(e)
+		es = append(es, e)
+	}
+	if es[1].common == nil || es[2].common != es[1].common {
+		t.Fatal("pages differing in their own lines only share no set")
+	}
+	for i, e := range es {
+		var h fasthttp.ResponseHeader
+		h.SetNoDefaultContentType(true)
+		if e.common != nil {
+			e.common.CopyTo(&h)
+		}
+		addLines(&h, e.fields[:e.own])
+		if e.common == nil {
+			h.Reset()
+			h.SetNoDefaultContentType(true)
+			e.writeHeader(&h)
+		}
+		if string(h.Peek("ETag")) != fmt.Sprintf(`"v%d"`, i) || len(h.Peek("Last-Modified")) == 0 ||
+			string(h.ContentType()) != "text/html" || string(h.Peek("Cache-Control")) != "max-age=60" {
+			t.Fatalf("entry %d reads back as %q", i, h.String())
+		}
+	}
+	if string(es[2].etag) != `"v2"` {
+		t.Fatalf("etag %q", es[2].etag)
+	}
+	// Own lines alone make no set.
+	for range 3 {
+		e := entryWith(200, "ETag", `"x"`)
+		if hs.share(e); e.common != nil {
+			t.Fatal("a set of no line shared")
 		}
 	}
 }
@@ -106,6 +131,7 @@ func TestHeaderSetsOneRepresentation(t *testing.T) {
 func TestSharedHeaderHit(t *testing.T) {
 	e := newEnv(t, &config.RouteCache{}, func(ctx *fasthttp.RequestCtx) {
 		ctx.Response.Header.Set("Cache-Control", "public, max-age=600")
+		ctx.Response.Header.Set("ETag", `"`+string(ctx.Path())+`"`)
 		ctx.Response.Header.Set("X-Shop", "one")
 		ctx.SetContentType("text/html")
 		ctx.SetBodyString(pageBody)
@@ -122,12 +148,20 @@ func TestSharedHeaderHit(t *testing.T) {
 	}
 	var want []string
 	for i := range 3 {
+		etag := fmt.Sprintf(`"/p/%d"`, i)
 		uri := fmt.Sprintf("/p/%d", i)
 		e.get(t, uri) // stores it: the second and third share a set
 		r := e.get(t, uri)
 		if xcache(r) != "HIT" {
 			t.Fatalf("%s: %s", uri, xcache(r))
 		}
+		if string(r.Header.Peek("ETag")) != etag {
+			t.Fatalf("%s: ETag %q, want %q", uri, r.Header.Peek("ETag"), etag)
+		}
+		if r := e.get(t, uri, "If-None-Match", etag); r.StatusCode() != fasthttp.StatusNotModified {
+			t.Fatalf("%s If-None-Match: %d", uri, r.StatusCode())
+		}
+		r.Header.Del("ETag")
 		if i == 0 {
 			want = lines(r)
 			continue

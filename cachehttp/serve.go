@@ -180,6 +180,9 @@ func (r *Route) write(ctx *fasthttp.RequestCtx, e *Entry, sc *scratch, now int64
 		// CopyTo gives h the set's own settings (no default Content-Type,
 		// names normalised), which are the public server's.
 		e.common.CopyTo(h)
+		if e.own > 0 {
+			addLines(h, e.fields[:e.own])
+		}
 		setCacheHeaders(h, &sc.buf, k, age, ttl)
 	case hh == nil:
 		e.writeHeader(h)
@@ -191,7 +194,9 @@ func (r *Route) write(ctx *fasthttp.RequestCtx, e *Entry, sc *scratch, now int64
 		setCacheHeaders(h, &sc.buf, k, age, ttl)
 	}
 
-	if e.Template != nil && r.tr.Render != nil {
+	// The route's Render first: most routes have none, and Template lies
+	// past the entry's lines a hit reads.
+	if r.tr.Render != nil && e.Template != nil {
 		ctx.Response.ResetBody()
 		r.tr.Render(ctx, e)
 		return
