@@ -19,9 +19,9 @@ import (
 // in the CPU's cache. An entry whose set is interned is answered with one
 // copy of a header every hit of the set keeps in cache (see Route.write).
 //
-// A set is interned the second time an entry stored with it is seen, so
-// that sets unique to one response (a request id among the lines, say)
-// cost nothing but a hash. Lines naming one representation or one moment
+// A set is interned when an entry of a second URL is stored with it, so
+// that sets unique to one page (a request id or a canonical link among the
+// lines, say) cost nothing but a hash. Lines naming one representation or one moment
 // (ETag, Last-Modified, Expires: see ownField) are no part of a set: an
 // entry keeps them before the others and adds them to the copy. The table
 // holds at most maxSharedBytes of sets and, once full, interns no more:
@@ -31,7 +31,7 @@ type headerSets struct {
 	mu    sync.Mutex
 	seed  maphash.Seed
 	sets  map[uint64]*headerSet
-	seen  map[uint64]struct{} // sets seen once
+	seen  map[uint64]uint64 // sets seen with one key: the key's hash
 	bytes int
 }
 
@@ -50,7 +50,7 @@ const (
 )
 
 func newHeaderSets() *headerSets {
-	return &headerSets{seed: maphash.MakeSeed(), sets: map[uint64]*headerSet{}, seen: map[uint64]struct{}{}}
+	return &headerSets{seed: maphash.MakeSeed(), sets: map[uint64]*headerSet{}, seen: map[uint64]uint64{}}
 }
 
 // share gives e the interned header of its set, interning the set if it
@@ -76,11 +76,14 @@ func (hs *headerSets) share(e *Entry) {
 		}
 		return
 	}
-	if _, ok := hs.seen[k]; !ok {
+	// Interned once another URL has the set too: the same page stored
+	// again (revalidated, refetched) is no second sighting.
+	key := maphash.String(hs.seed, e.key)
+	if first, ok := hs.seen[k]; !ok || first == key {
 		if len(hs.seen) >= maxSeen {
 			clear(hs.seen)
 		}
-		hs.seen[k] = struct{}{}
+		hs.seen[k] = key
 		return
 	}
 	delete(hs.seen, k)
@@ -102,5 +105,9 @@ func (hs *headerSets) share(e *Entry) {
 // line), the lines twice and the map slot.
 func headerSetCost(e *Entry) int {
 	lines, _ := e.sharedLines()
-	return 96 + 320 + 112*e.nfields + 2*len(lines) + 32
+	n := 0
+	for b := lines; len(b) >= 8; n++ {
+		b = b[8+int(binary.LittleEndian.Uint32(b))+int(binary.LittleEndian.Uint32(b[4:])):]
+	}
+	return 96 + 320 + 112*n + 2*len(lines) + 32
 }

@@ -3,7 +3,9 @@ package cachehttp
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -15,12 +17,19 @@ import (
 // entryWith makes an entry of status with a header of the given lines
 // (name, value pairs).
 func entryWith(status int, lines ...string) *Entry {
+	return entryAt("http://h/"+strconv.Itoa(int(keys.Add(1))), status, lines...)
+}
+
+var keys atomic.Int64
+
+// entryAt is entryWith under key.
+func entryAt(key string, status int, lines ...string) *Entry {
 	var h fasthttp.ResponseHeader
 	h.SetNoDefaultContentType(true)
 	for i := 0; i+1 < len(lines); i += 2 {
 		h.Add(lines[i], lines[i+1])
 	}
-	e := packEntry(&h, nil, "http://h/x", []byte("body"), false)
+	e := packEntry(&h, nil, key, []byte("body"), false)
 	e.status = status
 	return e
 }
@@ -47,6 +56,24 @@ func TestHeaderSetsShared(t *testing.T) {
 		if e.common != nil {
 			t.Fatalf("entry %d %q shares a set seen once", e.status, e.fields)
 		}
+	}
+}
+
+// TestHeaderSetsOnePage: one page stored again and again (revalidated,
+// refetched) interns nothing; a second page with the same lines does.
+func TestHeaderSetsOnePage(t *testing.T) {
+	t.Parallel()
+	hs := newHeaderSets()
+	page := []string{"Content-Type", "text/html", "Link", "</p/1>; rel=canonical"}
+	for range 3 {
+		e := entryAt("http://h/p/1", 200, page...)
+		if hs.share(e); e.common != nil {
+			t.Fatal("one page's set interned")
+		}
+	}
+	e := entryAt("http://h/p/2", 200, page...)
+	if hs.share(e); e.common == nil {
+		t.Fatal("a second page's identical set not interned")
 	}
 }
 
@@ -80,7 +107,7 @@ func TestHeaderSetsBounded(t *testing.T) {
 }
 
 // TestHeaderSetsOwnLines: lines naming one representation or one moment
-// are an entry's own, kept after the lines it shares.
+// are an entry's own, kept before the lines it shares.
 func TestHeaderSetsOwnLines(t *testing.T) {
 	t.Parallel()
 	hs := newHeaderSets()
