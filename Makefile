@@ -5,7 +5,7 @@ LDFLAGS  := -s -w -X main.version=$(VERSION)
 GOFLAGS_TEST ?= -race -count=1 -timeout 15m
 FUZZTIME ?= 5s
 
-.PHONY: all build test prereqs fmt-check vet fuzz-short demo bench bench-compare bench-memory soak clean docker
+.PHONY: all build test prereqs fmt-check vet allocs fuzz-short demo bench bench-compare bench-memory soak clean docker
 
 all: build
 
@@ -24,9 +24,17 @@ fmt-check:
 vet:
 	$(GO) vet ./...
 
-test: prereqs fmt-check vet ## vet + race tests (integration included) + short fuzzing
+test: prereqs fmt-check vet ## vet + race tests (integration included) + allocation tests + short fuzzing
 	$(GO) test $(GOFLAGS_TEST) ./...
+	@$(MAKE) --no-print-directory allocs
 	@$(MAKE) --no-print-directory fuzz-short
+
+# The race detector allocates on its own, and sync.Pool drops items under
+# it: the tests that count allocations skip themselves there and run here.
+allocs: ## the zero-allocation tests, without the race detector
+	$(GO) test -count=1 -timeout 10m -run '$(ALLOC_TESTS)' ./...
+
+ALLOC_TESTS := Alloc|SoldOutAnswerCost|SharedHeaderHit
 
 fuzz-short: ## run every fuzz target briefly (FUZZTIME=5s)
 	@bash scripts/fuzz.sh $(FUZZTIME)
