@@ -324,7 +324,7 @@ func TestRedisClusterThreeNodes(t *testing.T) {
 
 func TestRedisCircuitBreaker(t *testing.T) {
 	t.Parallel()
-	rdb := newRedisClient(t, testutil.FreeAddr(t))
+	rdb := newRedisClient(t, testutil.RefusedAddr)
 	h := &countHook{}
 	rdb.AddHook(h)
 	clk := newClock()

@@ -7,6 +7,12 @@ import (
 	"github.com/valyala/fasthttp"
 )
 
+// RefusedAddr is a loopback address where nothing listens, for a service
+// that is down: a connection is refused at once. Unlike a port FreeAddr
+// found free a moment ago, which a test running in parallel may bind
+// meanwhile (a Redis starting up, say), port 1 (tcpmux) is never served.
+const RefusedAddr = "127.0.0.1:1"
+
 // FreeAddr returns a loopback "127.0.0.1:port" address that was free a
 // moment ago: a listener is opened on port 0 and closed again, so the
 // caller (usually an edge node under test) can bind it. Fails the test if

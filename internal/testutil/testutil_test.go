@@ -64,3 +64,12 @@ func TestSyncBufferConcurrentWrites(t *testing.T) {
 		t.Fatalf("len = %d, want 800", got)
 	}
 }
+
+func TestRefusedAddrRefuses(t *testing.T) {
+	t.Parallel()
+	c, err := net.DialTimeout("tcp", testutil.RefusedAddr, time.Second)
+	if err == nil {
+		c.Close()
+		t.Fatalf("something listens on %s", testutil.RefusedAddr)
+	}
+}
