@@ -49,9 +49,13 @@
 // The store is bounded by bytes (keys, header lines, bodies, compressed
 // variants and a fixed overhead per entry), split into shards each holding
 // an LRU of golang-lru's simplelru under its own lock, with one global byte
-// budget. Entries hit repeatedly (or named by Cache.Promote) move to a
-// protected segment of hot_size bytes that a scan of cold URLs cannot
-// evict. Purges remove or soft-purge (mark stale) by URL, prefix or tag
+// budget. Hits read through a lock-free index and only note the time;
+// eviction gives an object read since it was last placed a second chance
+// (CLOCK's approximation of LRU order). Entries hit repeatedly (or named
+// by Cache.Promote) move to a protected segment of hot_size bytes that a
+// scan of cold URLs cannot evict. Entries of different URLs whose header
+// lines match (their ETag, Last-Modified and Expires aside) share one
+// header set, which their hits copy whole (headerSets, 1 MiB at most). Purges remove or soft-purge (mark stale) by URL, prefix or tag
 // (Surrogate-Key, Cache-Tag), and travel to the other nodes through Redis
 // pub/sub (StartBus).
 //
