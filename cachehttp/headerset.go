@@ -20,13 +20,13 @@ import (
 // copy of a header every hit of the set keeps in cache (see Route.write).
 //
 // A set is interned when an entry of a second URL is stored with it, so
-// that sets unique to one page (a request id or a canonical link among the
-// lines, say) cost nothing but a hash. Lines naming one representation or one moment
-// (ETag, Last-Modified, Expires: see ownField) are no part of a set: an
-// entry keeps them before the others and adds them to the copy. The table
-// holds at most maxSharedBytes of sets and, once full, interns no more:
-// every set an entry points to stays in it, so that bound is the sets'
-// whole memory. It is not charged to the store.
+// that sets unique to one page (a request id or a canonical link among
+// the lines, say) cost nothing but a hash. Lines naming one representation
+// or one moment (ETag, Last-Modified, Expires: see ownField) are no part
+// of a set: an entry keeps them before the others and adds them to the
+// copy. The table holds at most maxSharedBytes of sets and, once full,
+// interns no more: every set an entry points to stays in it, so that bound
+// is the sets' whole memory. It is not charged to the store.
 type headerSets struct {
 	mu    sync.Mutex
 	seed  maphash.Seed
@@ -45,7 +45,7 @@ type headerSet struct {
 const (
 	// maxSharedBytes bounds the interned sets (see headerSetCost).
 	maxSharedBytes = 1 << 20
-	// maxSeen bounds the sets remembered as seen once.
+	// maxSeen bounds the sets remembered as seen with one URL.
 	maxSeen = 4096
 )
 
@@ -53,8 +53,8 @@ func newHeaderSets() *headerSets {
 	return &headerSets{seed: maphash.MakeSeed(), sets: map[uint64]*headerSet{}, seen: map[uint64]uint64{}}
 }
 
-// share gives e the interned header of its set, interning the set if it
-// was seen before. e's status and fields are final.
+// share gives e the interned header of its set, interning the set if an
+// entry of another URL had it before. e's status and fields are final.
 func (hs *headerSets) share(e *Entry) {
 	lines, ok := e.sharedLines()
 	if !ok {

@@ -24,7 +24,7 @@ type object struct {
 	one       [1]*Entry    // backing array of variants while there is one
 	passUntil int64        // hit-for-pass mark when variants is empty; unix nanos
 	bumped    atomic.Int64 // when last read, to within bumpEvery; unix nanos
-	placed    int64        // bumped when last put at its segment's front (under the shard lock)
+	placed    int64        // bumped when put at its segment's front; shard lock
 	hits      atomic.Int32 // hits while in the main segment, less a backoff (see promoteAt)
 	hot       atomic.Bool  // in the protected segment (changed under the shard lock)
 	// warm: the hot-key detector named the object (Cache.Promote, or a hit
