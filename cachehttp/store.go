@@ -12,108 +12,8 @@ import (
 	"github.com/hashicorp/golang-lru/v2/simplelru"
 )
 
-// object is what the store keeps under one primary key: the variants of a
-// URL, or a hit-for-pass mark. It is replaced, never changed, once stored
-// (copy on write), so a reader holding one needs no lock; only its
-// bookkeeping moves (read time, hits, segment, place in it).
-type object struct {
-	// What a hit reads comes first (see Entry).
-	hash      uint64 // of key, with the store's seed
-	key       string
-	variants  []*Entry
-	one       [1]*Entry    // backing array of variants while there is one
-	passUntil int64        // hit-for-pass mark when variants is empty; unix nanos
-	bumped    atomic.Int64 // when last read, to within bumpEvery; unix nanos
-	placed    int64        // bumped when put at its segment's front; shard lock
-	hits      atomic.Int32 // hits while in the main segment, less a backoff (see promoteAt)
-	hot       atomic.Bool  // in the protected segment (changed under the shard lock)
-	// warm: the hot-key detector named the object (Cache.Promote, or a hit
-	// served for a hot URL), so its variants' header sets are materialised
-	// (Entry.hdr). Changed under the shard lock, read by hits without it.
-	warm atomic.Bool
-	vary varySpec
-
-	size int64
-	tags []string // union of the variants' tags
-}
-
-// objectOverhead is an object's cost beyond its entries: the object, its
-// slots in the index (about 64 bytes, see index) and the LRU's element and
-// map slot.
-const objectOverhead = 232
-
-// expired reports whether nothing in the object is of use at now.
-func (o *object) expired(now int64) bool {
-	if len(o.variants) == 0 {
-		return now >= o.passUntil
-	}
-	for _, e := range o.variants {
-		if !e.expired(now) {
-			return false
-		}
-	}
-	return true
-}
-
-// sizeWith charges the object its key, its variants and their header
-// sets: those materialised, or all of them when warm (the object's size
-// once warmed in the protected segment).
-func (o *object) sizeWith(warm bool) int64 {
-	n := objectOverhead + int64(len(o.key))
-	for _, e := range o.variants {
-		n += e.size
-		if warm || e.hdr.Load() != nil {
-			n += e.hdrCost()
-		}
-	}
-	return n
-}
-
-// setHot moves the object in or out of the protected segment and returns
-// its new size. A warm object going in materialises its variants' header
-// sets (see Entry.hdr), which stay when it is demoted, so an object going
-// in and out of the segment allocates them once.
-//
-// Only warm objects get them: the hits of a key the detector finds hot
-// find its header set in the CPU's cache and copy it in one go, while an
-// object protected for its hit count alone is read a few times a second at
-// most, when a materialised set (a dozen small allocations) would cost a
-// cache miss per line and the packed fields cost one or two. The shard
-// lock is held.
-func (o *object) setHot(hot bool) int64 {
-	if hot && o.warm.Load() {
-		for _, e := range o.variants {
-			e.materialize()
-		}
-	}
-	o.hot.Store(hot)
-	return o.sizeWith(false)
-}
-
-// isPass reports whether the object is a live hit-for-pass mark.
-func (o *object) isPass(now int64) bool { return len(o.variants) == 0 && now < o.passUntil }
-
-// match returns the variant for the secondary key skey, or nil. An entry
-// without one is matched without reading its skey, a line further on.
-func (o *object) match(skey []byte) *Entry {
-	for _, e := range o.variants {
-		if int(e.skeyLen) == len(skey) && (len(skey) == 0 || bytes.Equal(e.skey, skey)) {
-			return e
-		}
-	}
-	return nil
-}
-
 // Store tuning.
 const (
-	// promoteHits: a main-segment object hit this often moves to the
-	// protected segment.
-	promoteHits = 4
-	// promoteBackoff: an object that found the protected segment full of
-	// objects in use tries again after this many more hits, so that a
-	// working set larger than the segment does not take the shard's lock
-	// every few hits.
-	promoteBackoff = 64
 	// bumpEvery: a hit records its time on the object at most this often.
 	// Hits never reorder the LRUs themselves, which would take the shard's
 	// exclusive lock and touch three list nodes (the element and its
@@ -126,13 +26,7 @@ const (
 	// maxRequeue bounds the second chances one eviction gives, so that a
 	// shard whose every object was read lately still evicts promptly.
 	maxRequeue = 64
-	// promoteLooks bounds them for a promotion's look for an idle object
-	// in the protected segment (see idleBack), made on every attempt.
-	promoteLooks = 4
-	// hotIdle: a protected object not read for this long may make room for
-	// one promoted by the frequency rule.
-	hotIdle  = int64(10 * time.Second)
-	lruCount = math.MaxInt32 // the LRUs are bounded by bytes, not count
+	lruCount   = math.MaxInt32 // the LRUs are bounded by bytes, not count
 )
 
 // shard is one lock's worth of the store: a main LRU, a protected LRU for
@@ -248,30 +142,6 @@ func oldest(lru *simplelru.LRU[string, *object]) (string, *object, bool) {
 		lru.Get(k)
 	}
 	return lru.GetOldest()
-}
-
-// idleBack returns the object at the back of the protected segment lru
-// if it has not been read for hotIdle at now, or nil when the segment is
-// in use. An object at the back read since it was placed there, but
-// within hotIdle, goes to the front first, up to promoteLooks of them.
-// The shard lock is held.
-func idleBack(lru *simplelru.LRU[string, *object], now int64) *object {
-	for range promoteLooks {
-		k, o, ok := lru.GetOldest()
-		if !ok {
-			return nil
-		}
-		b := o.bumped.Load()
-		switch {
-		case now-b >= hotIdle:
-			return o
-		case b <= o.placed:
-			return nil // in use where it stands
-		}
-		o.placed = b
-		lru.Get(k)
-	}
-	return nil
 }
 
 // front adds o at the front of lru. The shard lock is held.
@@ -462,119 +332,6 @@ func (s *store) evict() {
 			}
 			sh.mu.Unlock()
 		}
-	}
-}
-
-// promote moves the object under key into the protected segment, where a
-// scan of cold URLs cannot evict it, demoting the segment's least recently
-// used objects if it is full. It reports whether key is now protected.
-func (s *store) promote(key string) bool { return s.promoteAt(key, 0, true) }
-
-// promoteAt promotes key. Unless force is set (an explicit Promote), a full
-// segment only makes room by demoting objects idle for hotIdle: a working
-// set larger than the segment then stays put instead of churning in and
-// out of it on every few hits.
-func (s *store) promoteAt(key string, now int64, force bool) bool {
-	sh := s.shardOfString(key)
-	sh.mu.Lock()
-	o, inMain := sh.main.Peek(key)
-	if !inMain {
-		p, hot := sh.hot.Peek(key)
-		if !hot || !force || p.warm.Load() {
-			sh.mu.Unlock()
-			return hot
-		}
-		// Protected already for its hit count; now hot: warm it.
-		p.warm.Store(true)
-		s.hotBytes.Add(s.resizeLocked(p, true))
-	} else {
-		if len(o.variants) == 0 {
-			sh.mu.Unlock()
-			return false
-		}
-		if o.sizeWith(force || o.warm.Load()) > s.hotLimit.Load() {
-			// Too large for the segment. An object the detector names is
-			// marked warm all the same, so that its hot hits stop asking
-			// (each would take the lock for nothing); should the segment
-			// grow, it goes in warm.
-			if force {
-				o.warm.Store(true)
-			}
-			sh.mu.Unlock()
-			return false
-		}
-		if force {
-			o.warm.Store(true)
-		} else {
-			for s.hotBytes.Load()+o.sizeWith(o.warm.Load()) > s.hotLimit.Load() {
-				tail := idleBack(sh.hot, now)
-				if tail == nil {
-					o.hits.Store(promoteHits - promoteBackoff)
-					sh.mu.Unlock()
-					return false
-				}
-				s.demoteBack(sh, tail)
-			}
-		}
-		sh.main.Remove(key)
-		front(sh.hot, o)
-		s.resizeLocked(o, true)
-		s.hotBytes.Add(o.size)
-		s.hotObjects.Add(1)
-		s.promotions.Add(1)
-	}
-	sh.mu.Unlock()
-	s.shrinkHot(0)
-	s.evict()
-	return true
-}
-
-// resizeLocked moves o in or out of the protected state (see setHot),
-// charges the store its new size and returns the change; sh.mu is held.
-func (s *store) resizeLocked(o *object, hot bool) int64 {
-	size := o.setHot(hot)
-	d := size - o.size
-	s.bytes.Add(d)
-	o.size = size
-	return d
-}
-
-// demoteOldest moves the least recently used object of sh's protected
-// segment to the front of its main segment. sh.mu is held.
-func (s *store) demoteOldest(sh *shard) bool {
-	_, o, ok := oldest(sh.hot)
-	if ok {
-		s.demoteBack(sh, o)
-	}
-	return ok
-}
-
-// demoteBack moves o, at the back of sh's protected segment, to the front
-// of its main segment. sh.mu is held.
-func (s *store) demoteBack(sh *shard, o *object) {
-	sh.hot.RemoveOldest()
-	s.hotBytes.Add(-o.size)
-	s.resizeLocked(o, false)
-	o.hits.Store(0)
-	front(sh.main, o)
-	s.hotObjects.Add(-1)
-	s.demoted.Add(1)
-}
-
-// shrinkHot demotes the least recently used protected objects back to the
-// front of their shard's main segment until the protected bytes are within
-// hotLimit-reserve.
-func (s *store) shrinkHot(reserve int64) {
-	empty := 0
-	for s.hotBytes.Load() > s.hotLimit.Load()-reserve && empty <= len(s.shards) {
-		sh := &s.shards[s.cursor.Add(1)&s.mask]
-		sh.mu.Lock()
-		if s.demoteOldest(sh) {
-			empty = 0
-		} else {
-			empty++
-		}
-		sh.mu.Unlock()
 	}
 }
 
