@@ -31,14 +31,9 @@ done
 
 rounds=${AB_ROUNDS:-5} duration=${AB_DURATION:-8s} urls=${AB_URLS:-10000} conns=${AB_CONNS:-64}
 cpu_server=${AB_CPU_SERVER:-0} cpu_load=${AB_CPU_LOAD:-1}
+. scripts/build.sh
 dir=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$dir"
-}
-trap cleanup EXIT
+clean_up_at_exit "$dir"
 
 # Free ports, asked of the kernel: a port in use would leave a server
 # from an earlier run answering for the build under test.
@@ -48,9 +43,8 @@ s=[socket.socket() for _ in range(7)]
 print(" ".join(str(x.getsockname()[1]) for x in s))'))
 origin=127.0.0.1:${ports[0]}
 
-echo "== building the origin and the ceiling"
-CGO_ENABLED=0 go build -trimpath -o "$dir/origin" ./bench/compare/origin
-CGO_ENABLED=0 go build -trimpath -o "$dir/ceiling" ./bench/compare/ceiling
+build "$dir/origin" ./bench/compare/origin
+build "$dir/ceiling" ./bench/compare/ceiling
 
 start() { # name cpu argv...
   local name=$1 cpu=$2

@@ -41,18 +41,10 @@ EDGE_BIN="${EDGE_BIN:-bin/edge}"
 SHOP_BIN="${SHOP_BIN:-bin/shop}"
 export EDGE_BIN
 
-out=$(mktemp -d)
-pids=()
-failed=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$out"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM # stop at an interrupt, not only the part running
-
 . scripts/build.sh
+out=$(mktemp -d)
+clean_up_at_exit "$out"
+failed=()
 
 # ---- 1. Go benchmarks
 if [ -z "${SKIP_GO_BENCH:-}" ]; then
