@@ -25,8 +25,8 @@ if [ $# -ne 2 ] || [ ! -x "$1" ] || [ ! -x "$2" ]; then
   echo "usage: $0 EDGE_BINARY_A EDGE_BINARY_B (both executable)" >&2
   exit 2
 fi
-for cmd in wrk taskset curl; do
-  command -v "$cmd" >/dev/null 2>&1 || { echo "bench-ab: $cmd is missing (apt-get install wrk util-linux curl)" >&2; exit 2; }
+for cmd in wrk taskset curl python3; do
+  command -v "$cmd" >/dev/null 2>&1 || { echo "bench-ab: $cmd is missing (apt-get install wrk util-linux curl python3)" >&2; exit 2; }
 done
 
 rounds=${AB_ROUNDS:-5} duration=${AB_DURATION:-8s} urls=${AB_URLS:-10000} conns=${AB_CONNS:-64}
@@ -38,7 +38,7 @@ clean_up_at_exit "$dir"
 # Free ports, asked of the kernel: a port in use would leave a server
 # from an earlier run answering for the build under test.
 ports=($(python3 -c 'import socket
-s=[socket.socket() for _ in range(7)]
+s=[socket.socket() for _ in range(6)]
 [x.bind(("127.0.0.1",0)) for x in s]
 print(" ".join(str(x.getsockname()[1]) for x in s))'))
 origin=127.0.0.1:${ports[0]}
@@ -46,12 +46,13 @@ origin=127.0.0.1:${ports[0]}
 build "$dir/origin" ./bench/compare/origin
 build "$dir/ceiling" ./bench/compare/ceiling
 
+declare -A pid addr
 start() { # name cpu argv...
   local name=$1 cpu=$2
   shift 2
   taskset -c "$cpu" "$@" >"$dir/$name.log" 2>&1 &
   pids+=($!)
-  eval "pid_$name=$!"
+  pid[$name]=$!
 }
 
 config() { # listen admin > file
@@ -65,7 +66,7 @@ config "127.0.0.1:${ports[3]}" "127.0.0.1:${ports[4]}" >"$dir/b.yaml"
 start a "$cpu_server" "$1" -config "$dir/a.yaml"
 start b "$cpu_server" "$2" -config "$dir/b.yaml"
 names=(a b)
-declare -A addr=([a]=127.0.0.1:${ports[1]} [b]=127.0.0.1:${ports[3]})
+addr=([a]=127.0.0.1:${ports[1]} [b]=127.0.0.1:${ports[3]})
 if [ -n "${AB_CEILING:-}" ]; then
   start ceiling "$cpu_server" "$dir/ceiling" -listen "127.0.0.1:${ports[5]}" -urls "$((urls > 0 ? urls : 1))"
   names+=(ceiling)
@@ -74,22 +75,23 @@ fi
 
 for n in "${names[@]}"; do
   for _ in $(seq 50); do
-    curl -fso /dev/null "http://${addr[$n]}/hot" && break
+    curl -fso /dev/null "http://${addr[$n]}/hot" && continue 2
     sleep 0.1
   done
-  curl -fso /dev/null "http://${addr[$n]}/hot" || { echo "bench-ab: $n does not answer; its log:" >&2; cat "$dir/$n.log" >&2; exit 1; }
+  echo "bench-ab: $n does not answer; its log:" >&2
+  cat "$dir/$n.log" >&2
+  exit 1
 done
 
 path=/u/
 [ "$urls" -gt 0 ] || path=/hot
 run() { # name duration -> "requests duration_us p50_us p99_us user_ticks sys_ticks"
-  local n=$1 pid
-  pid=$(eval echo "\$pid_$n")
-  read -r u0 s0 < <(awk '{print $14, $15}' "/proc/$pid/stat")
+  local n=$1
+  read -r u0 s0 < <(awk '{print $14, $15}' "/proc/${pid[$n]}/stat")
   local out
   out=$(BENCH_URLS=$urls BENCH_PREFIX=/u/ taskset -c "$cpu_load" wrk -t1 -c"$conns" -d"$2" \
     -s bench/compare/run/templates/bench.lua "http://${addr[$n]}$path" | grep '^BENCH')
-  read -r u1 s1 < <(awk '{print $14, $15}' "/proc/$pid/stat")
+  read -r u1 s1 < <(awk '{print $14, $15}' "/proc/${pid[$n]}/stat")
   echo "$out" | sed -E 's/.*requests=([0-9]+) duration_us=([0-9]+).* p50_us=([0-9]+) p99_us=([0-9]+).*/\1 \2 \3 \4/' |
     tr '\n' ' '
   echo "$((u1 - u0)) $((s1 - s0))"
