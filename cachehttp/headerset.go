@@ -87,7 +87,7 @@ func (hs *headerSets) share(e *Entry) {
 		return
 	}
 	delete(hs.seen, k)
-	cost := headerSetCost(e)
+	cost := headerSetCost(lines)
 	if hs.bytes+cost > maxSharedBytes {
 		return
 	}
@@ -100,11 +100,10 @@ func (hs *headerSets) share(e *Entry) {
 	e.common = &s.h
 }
 
-// headerSetCost is what an interned set costs: the set's struct, the
-// fasthttp header (a struct, one argsKV and two small allocations per
-// line), the lines twice and the map slot.
-func headerSetCost(e *Entry) int {
-	lines, _ := e.sharedLines()
+// headerSetCost is what an interned set of packed lines costs: the set's
+// struct, the fasthttp header (a struct, one argsKV and two small
+// allocations per line), the lines twice and the map slot.
+func headerSetCost(lines []byte) int {
 	n := 0
 	for b := lines; len(b) >= 8; n++ {
 		b = b[8+int(binary.LittleEndian.Uint32(b))+int(binary.LittleEndian.Uint32(b[4:])):]
