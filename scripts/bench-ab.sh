@@ -42,6 +42,7 @@ s=[socket.socket() for _ in range(6)]
 [x.bind(("127.0.0.1",0)) for x in s]
 print(" ".join(str(x.getsockname()[1]) for x in s))'))
 origin=127.0.0.1:${ports[0]}
+pages=$((urls > 0 ? urls : 1)) # the origin and the ceiling serve /hot and /u/0../u/{pages-1}
 
 build "$dir/origin" ./bench/compare/origin
 build "$dir/ceiling" ./bench/compare/ceiling
@@ -60,7 +61,7 @@ config() { # listen admin > file
     bench/compare/run/templates/edge.yaml
 }
 
-start origin "$cpu_load" "$dir/origin" -listen "$origin" -urls "$((urls > 0 ? urls : 1))"
+start origin "$cpu_load" "$dir/origin" -listen "$origin" -urls "$pages"
 config "127.0.0.1:${ports[1]}" "127.0.0.1:${ports[2]}" >"$dir/a.yaml"
 config "127.0.0.1:${ports[3]}" "127.0.0.1:${ports[4]}" >"$dir/b.yaml"
 start a "$cpu_server" "$1" -config "$dir/a.yaml"
@@ -68,7 +69,7 @@ start b "$cpu_server" "$2" -config "$dir/b.yaml"
 names=(a b)
 addr=([a]=127.0.0.1:${ports[1]} [b]=127.0.0.1:${ports[3]})
 if [ -n "${AB_CEILING:-}" ]; then
-  start ceiling "$cpu_server" "$dir/ceiling" -listen "127.0.0.1:${ports[5]}" -urls "$((urls > 0 ? urls : 1))"
+  start ceiling "$cpu_server" "$dir/ceiling" -listen "127.0.0.1:${ports[5]}" -urls "$pages"
   names+=(ceiling)
   addr[ceiling]=127.0.0.1:${ports[5]}
 fi
