@@ -3,8 +3,8 @@
 # scenario of make bench-compare, for measuring one change. Each build runs
 # from the comparison's edge config (bench/compare/run/templates/edge.yaml)
 # in front of the comparison's origin, pinned to the same CPU; wrk runs on
-# the other CPU and the builds take turns, round after round, so that the
-# machine's drift falls on both alike. Prints each round, then the medians:
+# the other CPU and the builds take turns, round after round and first
+# in every other round, so that the machine's drift falls on both alike. Prints each round, then the medians:
 # requests/s and the server's user and system CPU per request (from
 # /proc/<pid>/stat), and B's requests/s as a ratio to A's.
 #
@@ -107,7 +107,14 @@ done
 tck=$(getconf CLK_TCK)
 echo "== $rounds rounds of $duration, $conns connections, ${urls} URLs (0: /hot)"
 for i in $(seq "$rounds"); do
-  for n in "${names[@]}"; do
+  # Odd rounds run the servers in order, even rounds in reverse, so that
+  # going first or second in a round weighs on each alike.
+  order=("${names[@]}")
+  if [ $((i % 2)) -eq 0 ]; then
+    order=()
+    for ((k = ${#names[@]} - 1; k >= 0; k--)); do order+=("${names[k]}"); done
+  fi
+  for n in "${order[@]}"; do
     read -r req dus p50 p99 ut st < <(run "$n" "$duration")
     awk -v n="$n" -v i="$i" -v req="$req" -v d="$dus" -v p50="$p50" -v p99="$p99" -v u="$ut" -v s="$st" -v t="$tck" \
       'BEGIN{printf "%-8s round %d: %8.0f req/s  user %.2f µs  sys %.2f µs per request  p50 %.2fms  p99 %.2fms\n",
