@@ -167,6 +167,11 @@ func (r *runner) report(t Table) {
 		fmt.Fprintf(r.out, "\nwarning: other processes took up to %.0f%% of the benchmark's CPUs (noise column):\n"+
 			"         the figures are disturbed; rerun on an idle machine for ratios worth quoting\n", 100*worst)
 	}
+	if wide := widest(t); wide > spreadWarning {
+		fmt.Fprintf(r.out, "\nwarning: the rounds of one server spread up to ±%.0f%% (spread column): the machine's speed\n"+
+			"         changed during the run in a way the noise column cannot see (another guest of the host,\n"+
+			"         say); the ratios are uncertain, compare builds with scripts/bench-ab.sh instead\n", 50*wide)
+	}
 	fmt.Fprintln(r.out)
 	fmt.Fprintln(r.out, "== ratios")
 	printRatios(r.out, t)
@@ -178,6 +183,23 @@ func (r *runner) report(t Table) {
 // noiseWarning is the noise above which the report warns: loopback
 // networking alone accounts for a few percent.
 const noiseWarning = 0.15
+
+// spreadWarning is the spread (range of the rounds' req/s over their
+// median) above which the report warns that its ratios are uncertain: on
+// a quiet machine rounds agree within a few percent.
+const spreadWarning = 0.2
+
+// widest returns the largest spread of the table's rows under sustained
+// load (stampede rounds are timed by the origin's delay, not the CPU).
+func widest(t Table) float64 {
+	wide := 0.0
+	for _, r := range t.Rows {
+		if r.Skip == "" && !r.Scenario.Stampede {
+			wide = max(wide, r.Spread)
+		}
+	}
+	return wide
+}
 
 // noisiest returns the highest median noise of the table's rows under
 // sustained load (during a stampede the servers mostly wait for the

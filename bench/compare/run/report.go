@@ -176,6 +176,9 @@ func targets(t Table, s Settings) []TargetResult {
 			if o.LoadShare >= loadBoundShare {
 				detail += fmt.Sprintf("; wrk used %.0f%% of its CPU against %s, whose req/s is then a lower bound", 100*o.LoadShare, other)
 			}
+			if wide := max(e.Spread, o.Spread); wide > spreadWarning {
+				detail += fmt.Sprintf("; rounds spread up to ±%.0f%%, the ratio is uncertain", 50*wide)
+			}
 			if other == "ceiling" && e.HeaderDiff != "" {
 				detail += "; header names differ from the ceiling's: " + e.HeaderDiff
 			}

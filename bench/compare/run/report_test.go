@@ -281,6 +281,26 @@ func TestNoisiest(t *testing.T) {
 	}
 }
 
+// TestSpreadMakesRatiosUncertain: a ratio whose rounds disagree says so.
+func TestSpreadMakesRatiosUncertain(t *testing.T) {
+	t.Parallel()
+	s, _ := loadSettings(env(nil))
+	c, e, st := row("urls", "ceiling", 90000), row("urls", "edge", 81000), row("stampede", "edge", 1)
+	c.Spread, e.Spread, st.Spread = 0.1, 0.5, 0.9
+	got := targets(table(c, e), s)[1]
+	want := "0.90× (81 000 vs 90 000 req/s); rounds spread up to ±25%, the ratio is uncertain"
+	if got.Verdict != Pass || got.Detail != want {
+		t.Errorf("urls target: %s %q, want PASS %q", got.Verdict, got.Detail, want)
+	}
+	if w := widest(table(c, e, st)); w != 0.5 {
+		t.Errorf("widest = %v, want 0.5 (the stampede left out)", w)
+	}
+	e.Spread = spreadWarning
+	if got := targets(table(c, e), s)[1]; strings.Contains(got.Detail, "uncertain") {
+		t.Errorf("a spread at the threshold is called uncertain: %q", got.Detail)
+	}
+}
+
 func TestLoadBound(t *testing.T) {
 	t.Parallel()
 	a, b, st := row("hot", "ceiling", 1), row("hot", "edge", 1), row("stampede", "edge", 1)
