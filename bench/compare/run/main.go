@@ -189,30 +189,25 @@ const noiseWarning = 0.15
 // a quiet machine rounds agree within a few percent.
 const spreadWarning = 0.2
 
-// widest returns the largest spread of the table's rows under sustained
-// load (stampede rounds are timed by the origin's delay, not the CPU).
-func widest(t Table) float64 {
-	wide := 0.0
-	for _, r := range t.Rows {
-		if r.Skip == "" && !r.Scenario.Stampede {
-			wide = max(wide, r.Spread)
-		}
-	}
-	return wide
-}
-
-// noisiest returns the highest median noise of the table's rows under
-// sustained load (during a stampede the servers mostly wait for the
-// origin, and other processes using the idle CPU disturb nothing).
-func noisiest(t Table) float64 {
+// worstUnderLoad returns the highest of f over the table's rows under
+// sustained load. Stampede rows are left out: their servers mostly wait
+// for the origin, so their rounds are timed by its delay, and other
+// processes using the idle CPU disturb nothing.
+func worstUnderLoad(t Table, f func(Row) float64) float64 {
 	worst := 0.0
 	for _, r := range t.Rows {
 		if r.Skip == "" && !r.Scenario.Stampede {
-			worst = max(worst, r.Noise)
+			worst = max(worst, f(r))
 		}
 	}
 	return worst
 }
+
+// widest is the largest spread under sustained load.
+func widest(t Table) float64 { return worstUnderLoad(t, func(r Row) float64 { return r.Spread }) }
+
+// noisiest is the highest median noise under sustained load.
+func noisiest(t Table) float64 { return worstUnderLoad(t, func(r Row) float64 { return r.Noise }) }
 
 // onlineCPUs counts the machine's CPUs (not only those this process may
 // run on: the script pins the runner to the load CPU).
