@@ -3,10 +3,11 @@
 # scenario of make bench-compare, for measuring one change. Each build runs
 # from the comparison's edge config (bench/compare/run/templates/edge.yaml)
 # in front of the comparison's origin, pinned to the same CPU; wrk runs on
-# the other CPU and the builds take turns, round after round and first
-# in every other round, so that the machine's drift falls on both alike. Prints each round, then the medians:
-# requests/s and the server's user and system CPU per request (from
-# /proc/<pid>/stat), and B's requests/s as a ratio to A's.
+# the other CPU and the builds take turns, round after round and first in
+# every other round, so that the machine's drift falls on both alike.
+# Prints each round, then the medians: requests/s and the server's user
+# and system CPU per request (from /proc/<pid>/stat), and B's requests/s
+# as a ratio to A's.
 #
 # A and B are edge binaries (build them with
 # CGO_ENABLED=0 go build -trimpath -o /tmp/edge-a ./cmd/edge, say).
