@@ -104,6 +104,21 @@ func (e *Entry) writeHeader(h *fasthttp.ResponseHeader) {
 	addLines(h, e.fields)
 }
 
+// writeSharedHeader is writeHeader for an answer: an entry with a shared
+// header set (see headerSets) copies it whole, which also gives h the
+// set's settings (no default Content-Type, names normalised: the public
+// server's), then adds its own lines.
+func (e *Entry) writeSharedHeader(h *fasthttp.ResponseHeader) {
+	if e.common == nil {
+		e.writeHeader(h)
+		return
+	}
+	e.common.CopyTo(h)
+	if e.own > 0 {
+		addLines(h, e.fields[:e.own])
+	}
+}
+
 // addLines adds packed header lines (see Entry.fields) to h. The names are
 // stored as fasthttp normalised them when the origin's response was read,
 // so adding them skips normalising each again.

@@ -124,15 +124,7 @@ func TestHeaderSetsOwnLines(t *testing.T) {
 	for i, e := range es {
 		var h fasthttp.ResponseHeader
 		h.SetNoDefaultContentType(true)
-		if e.common != nil {
-			e.common.CopyTo(&h)
-		}
-		addLines(&h, e.fields[:e.own])
-		if e.common == nil {
-			h.Reset()
-			h.SetNoDefaultContentType(true)
-			e.writeHeader(&h)
-		}
+		e.writeSharedHeader(&h)
 		if string(h.Peek("ETag")) != fmt.Sprintf(`"v%d"`, i) || len(h.Peek("Last-Modified")) == 0 ||
 			string(h.ContentType()) != "text/html" || string(h.Peek("Cache-Control")) != "max-age=60" {
 			t.Fatalf("entry %d reads back as %q", i, h.String())

@@ -177,17 +177,7 @@ func (r *Route) write(ctx *fasthttp.RequestCtx, e *Entry, sc *scratch, now int64
 	age, ttl := e.ageAt(now), e.ttlAt(now)
 	switch hh := e.hdr.Load(); {
 	case hh == nil:
-		if e.common != nil {
-			// CopyTo gives h the set's own settings (no default
-			// Content-Type, names normalised), which are the public
-			// server's.
-			e.common.CopyTo(h)
-			if e.own > 0 {
-				addLines(h, e.fields[:e.own])
-			}
-		} else {
-			e.writeHeader(h)
-		}
+		e.writeSharedHeader(h)
 		setCacheHeaders(h, &sc.buf, k, age, ttl)
 	case k == kindHit:
 		e.hitHeader(hh, &sc.buf, age, ttl).CopyTo(h)
